@@ -1,0 +1,1 @@
+"""The persona layer: definitions, templates, versions, inheritance, validation, A/B splits."""
