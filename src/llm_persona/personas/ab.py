@@ -79,9 +79,13 @@ class Split:
     def assign(self, registry: PersonaRegistry, subject: str) -> Assignment:
         variant = self.variant_for(subject)
         found = registry.lookup(self.persona, version=variant.version, label=variant.label)
-        return Assignment(subject, variant, self.bucket(subject), found.number, registry.get(
-            self.persona, version=found.number
-        ))
+        return Assignment(
+            subject,
+            variant,
+            self.bucket(subject),
+            found.number,
+            registry.get(self.persona, version=found.number),
+        )
 
     def report(self, subjects: Iterable[str]) -> dict[str, int]:
         """How many of `subjects` each variant gets (every variant listed, zero included)."""

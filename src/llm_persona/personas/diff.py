@@ -38,14 +38,12 @@ class PersonaDiff:
 
 def diff_versions(old: PersonaVersion, new: PersonaVersion) -> PersonaDiff:
     before, after = canonical_content(old.persona), canonical_content(new.persona)
-    changes = tuple(
-        FieldChange(key, before[key], after[key]) for key in before if before[key] != after[key]
-    )
-    old_text = old.persona.render(missing="keep").text.splitlines(keepends=True)
-    new_text = new.persona.render(missing="keep").text.splitlines(keepends=True)
-    prompt_diff = "".join(
+    changes = tuple(FieldChange(key, before[key], after[key]) for key in before if before[key] != after[key])
+    old_text = old.persona.render(missing="keep").text.splitlines()
+    new_text = new.persona.render(missing="keep").text.splitlines()
+    prompt_diff = "\n".join(
         difflib.unified_diff(
-            old_text, new_text, f"{old.name} v{old.number}", f"{new.name} v{new.number}", lineterm="\n"
+            old_text, new_text, f"{old.name} v{old.number}", f"{new.name} v{new.number}", lineterm=""
         )
     )
     return PersonaDiff(old.name, old.number, new.number, changes, prompt_diff)

@@ -117,7 +117,7 @@ def copy_persona(p: Persona) -> Persona:
 
 
 def _origins_of(p: Persona, source: str) -> Origins:
-    origins: Origins = {f: source for f in ("role", "company", "tone", "greeting", "description")}
+    origins: Origins = dict.fromkeys(("role", "company", "tone", "greeting", "description"), source)
     origins.update({f"capabilities[{i}]": source for i in range(len(p.capabilities))})
     origins.update({f"constraints[{i}]": source for i in range(len(p.constraints))})
     origins.update({f"custom_sections.{k}": source for k in p.custom_sections})

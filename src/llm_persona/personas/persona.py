@@ -209,7 +209,9 @@ class Persona:
 
     def _values(self, passed: Mapping[str, object]) -> dict[str, object]:
         values: dict[str, object] = {
-            name: var.default for name, var in self.variables.items() if var.default is not None
+            name: var.default
+            for name, var in self.variables.items()
+            if var.default is not None and not var.is_required
         }
         values.update(passed)
         return values

@@ -4,7 +4,7 @@ other brace (a JSON example, `{ spaced }`, `{0}`) is plain text."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -35,7 +35,6 @@ def render(text: str, values: Mapping[str, object], missing: MissingPolicy = "er
     """
     if "{" not in text and "}" not in text:
         return text
-    replace: Callable[[re.Match[str]], str]
 
     def replace(match: re.Match[str]) -> str:
         token = match.group(0)
