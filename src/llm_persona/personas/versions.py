@@ -54,3 +54,10 @@ class PersonaVersion:
     @property
     def short_fingerprint(self) -> str:
         return self.fingerprint[:12]
+
+
+def persona_from_content(content: dict[str, Any]) -> Persona:
+    """The persona that `canonical_content` describes (how stored versions come back to life)."""
+    fields = dict(content)
+    fields["custom_sections"] = {k: v for k, v in fields.get("custom_sections", [])}
+    return Persona(**fields)

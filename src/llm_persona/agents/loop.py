@@ -1,0 +1,303 @@
+"""One turn of an agent, as explicit states: prepare context -> call the model -> run its tool calls
+-> commit the step -> repeat while the model calls tools (up to `max_steps`); plain text ends it.
+
+Each step is committed in one store transaction (its messages, block edits, usage and persona
+version), so a crash loses at most the step in flight. A turn is an async iterable of events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jsonschema
+
+from llm_persona.agents import events as ev
+from llm_persona.agents.memory import ToolError, WorkingMemory
+from llm_persona.agents.persona_binding import ServedPersona, resolve_for
+from llm_persona.agents.system_prompt import compile_system_prompt
+from llm_persona.agents.tools.builtin import BUILTIN_TOOLS, ToolContext
+from llm_persona.errors import ModelError, ModelResponseError
+from llm_persona.llm.base import Model
+from llm_persona.llm.types import (
+    ChatMessage,
+    ModelRequest,
+    ModelResponse,
+    ModelSettings,
+    ResponseDone,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    ToolSchema,
+    Usage,
+)
+from llm_persona.store.records import AgentState, MessageRecord, StepRecord, ToolRecord, new_id
+
+if TYPE_CHECKING:
+    from llm_persona.store import Store
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    max_steps: int = 10
+    stream_tokens: bool = False
+
+
+class Turn:
+    """Runs one turn for one agent. The caller holds the agent's lock for the whole turn."""
+
+    def __init__(self, store: Store, state: AgentState, model: Model, options: TurnOptions) -> None:
+        self.store = store
+        self.state = state
+        self.agent = state.agent
+        self.model = model
+        self.options = options
+        self.usage = Usage()
+        self._identity: str | None = None
+        self.history = [_to_chat(m) for m in state.messages]
+        self.history = [m for m in self.history if m is not None]
+
+    async def run(self, inputs: list[MessageRecord]) -> AsyncIterator[ev.TurnEvent]:
+        pending = list(inputs)
+        steps = 0
+        stop = ev.END_TURN
+        error: str | None = None
+        while True:
+            steps += 1
+            try:
+                outcome = await self._step(pending)
+            except ModelError as exc:
+                stop = ev.INVALID_LLM_RESPONSE if isinstance(exc, ModelResponseError) else ev.LLM_API_ERROR
+                error = str(exc)
+                for message in await self._commit_failed_step(pending, exc):
+                    yield ev.MessageCommitted(message)
+                break
+            for event in outcome.deltas:
+                yield event
+            for message in outcome.committed:
+                yield ev.MessageCommitted(message)
+            pending = []
+            if not outcome.continues:
+                break
+            if steps >= self.options.max_steps:
+                stop = ev.MAX_STEPS
+                break
+        yield ev.TurnEnded(stop, self.usage, steps, error)
+
+    # --- one step --------------------------------------------------------------------------------
+
+    async def _step(self, inputs: list[MessageRecord]) -> _StepOutcome:
+        persona, system, cache_prefix, memory = await asyncio.to_thread(self._prepare)
+        chat = [ChatMessage.system(system), *self.history, *(c for m in inputs if (c := _to_chat(m)))]
+        tools = self._tool_schemas()
+        started = time.perf_counter()
+        assistant_id = new_id("message")
+        deltas: list[ev.TurnEvent] = []
+        request = ModelRequest(chat, tools, self._settings(), cache_prefix)
+        if self.options.stream_tokens:
+            response = await self._stream(request, assistant_id, deltas)
+        else:
+            response = await self.model.request(request)
+        latency = (time.perf_counter() - started) * 1000
+        self.usage = self.usage + response.usage
+
+        step = StepRecord(
+            agent_id=self.agent.id,
+            model=response.model or self.model.handle,
+            input_tokens=response.usage.input_tokens,
+            output_tokens=response.usage.output_tokens,
+            cached_input_tokens=response.usage.cached_input_tokens,
+            latency_ms=latency,
+            persona_name=persona.name if persona else None,
+            persona_version=persona.number if persona else None,
+            persona_fingerprint=persona.fingerprint if persona else None,
+        )
+        assistant = MessageRecord(
+            id=assistant_id,
+            role="assistant",
+            content=response.text,
+            reasoning=response.reasoning,
+            tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments} for c in response.tool_calls],
+        )
+        results = [await self._run_tool(call, memory) for call in response.tool_calls]
+        step.stop_reason = "tool_calls" if response.tool_calls else ev.END_TURN
+        messages = [*inputs, assistant, *results]
+        committed = await asyncio.to_thread(self._commit, step, messages, memory, system)
+        self.history += [c for m in committed if (c := _to_chat(m))]
+        return _StepOutcome(deltas, committed, continues=bool(response.tool_calls))
+
+    def _prepare(self) -> tuple[ServedPersona | None, str, str, WorkingMemory]:
+        """Resolve the persona and reuse the compiled system prompt unless memory or persona changed."""
+        persona = resolve_for(self.store, self.agent)
+        identity = persona.text if persona else self.agent.system
+        self._identity = identity
+        compiled = self.agent.compiled_system
+        memory = WorkingMemory(self.state.blocks)
+        if compiled is not None and identity is not None and not compiled.startswith(identity):
+            compiled = None  # the persona moved: recompile
+        if compiled is None:
+            compiled = self._compile(identity, memory)
+            self.agent.compiled_system = compiled
+        cache_prefix = identity or ""
+        return persona, compiled, cache_prefix, memory
+
+    def _compile(self, identity: str | None, memory: WorkingMemory) -> str:
+        archival = self.store.count_passages(self.agent.tenant, self.agent.id)
+        return compile_system_prompt(
+            identity=identity,
+            blocks=memory.blocks,
+            now=datetime.now(UTC),
+            recall_count=self.agent.last_seq,
+            archival_count=archival,
+        ).text
+
+    def _commit(
+        self, step: StepRecord, messages: list[MessageRecord], memory: WorkingMemory, system: str
+    ) -> list[MessageRecord]:
+        writes = memory.changes()
+        changes: dict[str, Any] = {"compiled_system": system}
+        if writes:  # memory changed: the next step sees the new blocks in a recompiled prompt
+            self.state.blocks = memory.blocks
+            changes["compiled_system"] = self._compile(self._identity, memory)
+        committed = self.store.commit_step(
+            self.agent.tenant,
+            self.agent.id,
+            expected_last_seq=self.agent.last_seq,
+            step=step,
+            messages=messages,
+            block_writes=writes,
+            agent_changes=changes,
+        )
+        self.agent.last_seq = committed[-1].seq if committed else self.agent.last_seq
+        self.agent.compiled_system = changes["compiled_system"]
+        return committed
+
+    async def _commit_failed_step(self, inputs: list[MessageRecord], exc: ModelError) -> list[MessageRecord]:
+        step = StepRecord(agent_id=self.agent.id, model=self.model.handle, stop_reason="error", error=str(exc))
+        system = self.agent.compiled_system or ""
+
+        def commit() -> list[MessageRecord]:
+            return self.store.commit_step(
+                self.agent.tenant,
+                self.agent.id,
+                expected_last_seq=self.agent.last_seq,
+                step=step,
+                messages=inputs,
+                block_writes={},
+                agent_changes={"compiled_system": system} if system else {},
+            )
+
+        committed = await asyncio.to_thread(commit)
+        if committed:
+            self.agent.last_seq = committed[-1].seq
+            self.history += [c for m in committed if (c := _to_chat(m))]
+        return committed
+
+    async def _stream(self, request: ModelRequest, message_id: str, out: list[ev.TurnEvent]) -> ModelResponse:
+        response: ModelResponse | None = None
+        async for event in self.model.stream(request):
+            if isinstance(event, TextDelta):
+                out.append(ev.TextDelta(message_id, event.text))
+            elif isinstance(event, ToolCallDelta):
+                out.append(ev.ToolCallDelta(message_id, event.id, event.name, event.arguments))
+            elif isinstance(event, ResponseDone):
+                response = event.response
+        if response is None:
+            raise ModelResponseError("The model's stream ended without a response.", model=self.model.handle)
+        return response
+
+    # --- tools -----------------------------------------------------------------------------------
+
+    def _tool_records(self) -> dict[str, ToolRecord]:
+        return {t.name: t for t in self.state.tools}
+
+    def _tool_schemas(self) -> list[ToolSchema]:
+        schemas = []
+        for tool in self.state.tools:
+            builtin = BUILTIN_TOOLS.get(tool.name)
+            if builtin is not None and tool.tool_type != "custom":
+                schemas.append(ToolSchema(builtin.name, builtin.description, builtin.parameters))
+            else:
+                params = tool.json_schema.get("parameters", {"type": "object", "properties": {}})
+                schemas.append(ToolSchema(tool.name, tool.description or "", params))
+        return schemas
+
+    async def _run_tool(self, call: ToolCall, memory: WorkingMemory) -> MessageRecord:
+        status: str = "success"
+        try:
+            output = await self._execute(call, memory)
+        except ToolError as exc:
+            status, output = "error", str(exc)
+        payload = json.dumps({"status": "OK" if status == "success" else "Failed", "message": output})
+        return MessageRecord(
+            role="tool",
+            content=payload,
+            tool_call_id=call.id,
+            tool_name=call.name,
+            tool_status="success" if status == "success" else "error",
+        )
+
+    async def _execute(self, call: ToolCall, memory: WorkingMemory) -> str:
+        tool = self._tool_records().get(call.name)
+        if tool is None:
+            names = ", ".join(sorted(self._tool_records())) or "none"
+            raise ToolError(f"Tool `{call.name}` does not exist. Available tools: {names}.")
+        try:
+            args = json.loads(call.arguments or "{}")
+        except json.JSONDecodeError as exc:
+            raise ToolError(f"Arguments for `{call.name}` are not valid JSON ({exc.msg}); send a JSON object.") from exc
+        if not isinstance(args, dict):
+            raise ToolError(f"Arguments for `{call.name}` must be a JSON object, got {type(args).__name__}.")
+        builtin = BUILTIN_TOOLS.get(call.name)
+        if builtin is None or tool.tool_type == "custom":
+            raise ToolError(f"Tool `{call.name}` cannot run in this runtime (no executor for custom tools yet).")
+        try:
+            jsonschema.validate(args, builtin.parameters)
+        except jsonschema.ValidationError as exc:
+            raise ToolError(f"Bad arguments for `{call.name}`: {exc.message}.") from exc
+        return await builtin.run(ToolContext(memory, self._search_messages), args)
+
+    async def _search_messages(self, query: str, limit: int) -> list[dict[str, Any]]:
+        found = await asyncio.to_thread(
+            self.store.search_messages, self.agent.tenant, self.agent.id, query, limit=limit
+        )
+        return [
+            {"timestamp": m.created_at.isoformat(timespec="seconds"), "role": m.role, "content": m.content}
+            for m in found
+        ]
+
+    def _settings(self) -> ModelSettings:
+        config = self.agent.llm_config
+        return ModelSettings(
+            temperature=config.get("temperature"),
+            max_tokens=config.get("max_tokens"),
+            timeout=float(config.get("timeout", 60.0)),
+            max_retries=int(config.get("max_retries", 2)),
+        )
+
+
+@dataclass
+class _StepOutcome:
+    deltas: list[ev.TurnEvent]
+    committed: list[MessageRecord]
+    continues: bool
+
+
+def _to_chat(m: MessageRecord) -> ChatMessage | None:
+    """A stored message as the model sees it (system rows are replaced by the compiled prompt)."""
+    if m.role == "user":
+        return ChatMessage.user(m.content or "")
+    if m.role == "assistant":
+        calls = [ToolCall(c["id"], c["name"], c["arguments"]) for c in m.tool_calls]
+        return ChatMessage.assistant(m.content, calls)
+    if m.role == "tool":
+        return ChatMessage.tool(m.tool_call_id or "", m.content or "", m.tool_name)
+    if m.role == "summary":
+        return ChatMessage.user(f"(Summary of the earlier conversation) {m.content or ''}")
+    return None
+

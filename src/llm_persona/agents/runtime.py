@@ -1,0 +1,274 @@
+"""`AgentRuntime`: create stateful agents on personas and message them. A route handler is a thin
+call into this; so is a script.
+
+    runtime = AgentRuntime(Store.open(), personas=PersonaRegistry.from_file("personas.yaml"))
+    agent = await runtime.create_agent(name="maya-1", persona="Maya", persona_vars={"user_name": "Bo"})
+    result = await runtime.send(agent.id, "hello")
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from llm_persona.agents import events as ev
+from llm_persona.agents.loop import Turn, TurnOptions
+from llm_persona.agents.persona_binding import LATEST, render_check, sync_registry
+from llm_persona.agents.tools.builtin import BASE_TOOLS, BUILTIN_TOOLS
+from llm_persona.errors import AgentError, ToolNotFoundError
+from llm_persona.llm.base import Model
+from llm_persona.personas.registry import PersonaRegistry
+from llm_persona.store import DEFAULT_TENANT, AgentRecord, BlockRecord, MessageRecord, Store, ToolRecord
+
+ModelResolver = Callable[[str], Model]
+
+DEFAULT_MODEL = "openai/gpt-4o-mini"
+
+
+def default_models() -> ModelResolver:
+    """Resolve `provider/model` handles to real providers (with retries), one instance per handle."""
+    from llm_persona.llm.providers import get_model
+    from llm_persona.llm.retry import RetryingModel
+
+    cache: dict[str, Model] = {}
+
+    def resolve(handle: str) -> Model:
+        model = cache.get(handle)
+        if model is None:
+            model = cache[handle] = RetryingModel(get_model(handle))
+        return model
+
+    return resolve
+
+
+@dataclass(frozen=True)
+class DriftEntry:
+    """An agent whose last step was served by another persona version than it would get now."""
+
+    agent_id: str
+    agent_name: str
+    persona: str
+    served_version: int | None  # None: the agent has not taken a step yet
+    current_version: int
+    follows: str  # "version 3", "label production" or "latest"
+
+
+class AgentRuntime:
+    """Stateful agents on a store. Requests for one agent run one at a time, in arrival order:
+    within this process (an asyncio lock) and across processes (the store's per-agent lock)."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        personas: PersonaRegistry | None = None,
+        models: ModelResolver | None = None,
+        tenant: str = DEFAULT_TENANT,
+        max_steps: int = 10,
+    ) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.models = models or default_models()
+        self.max_steps = max_steps
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        if personas is not None:
+            self.sync_personas(personas)
+
+    # --- personas --------------------------------------------------------------------------------
+
+    def sync_personas(self, registry: PersonaRegistry) -> dict[str, int]:
+        """Record every version of `registry`'s personas and their labels; name -> current version."""
+        return sync_registry(self.store, registry, self.tenant)
+
+    def drift(self) -> list[DriftEntry]:
+        """Agents whose last step used a persona version other than the one they would get now."""
+        out = []
+        for agent in self.store.list_agents(self.tenant):
+            if agent.persona_name is None:
+                continue
+            follows = (
+                f"version {agent.persona_version}"
+                if agent.persona_version is not None
+                else f"label {agent.persona_label}" if agent.persona_label else LATEST
+            )
+            current = agent.persona_version or self.store.get_persona_label(
+                self.tenant, agent.persona_name, agent.persona_label or LATEST
+            )
+            last = self.store.list_steps(self.tenant, agent.id, limit=1, order="desc")
+            served = last[0].persona_version if last else None
+            if served != current:
+                out.append(DriftEntry(agent.id, agent.name, agent.persona_name, served, current, follows))
+        return out
+
+    # --- agents ----------------------------------------------------------------------------------
+
+    async def create_agent(
+        self,
+        *,
+        name: str | None = None,
+        persona: str | None = None,
+        persona_version: int | None = None,
+        persona_label: str | None = None,
+        persona_vars: Mapping[str, Any] | None = None,
+        memory_blocks: Sequence[Mapping[str, Any]] = (),
+        block_ids: Sequence[str] = (),
+        tools: Sequence[str] = (),
+        tool_ids: Sequence[str] = (),
+        include_base_tools: bool = True,
+        model: str = DEFAULT_MODEL,
+        system: str | None = None,
+        description: str | None = None,
+        tags: Sequence[str] = (),
+        metadata: Mapping[str, Any] | None = None,
+        llm_config: Mapping[str, Any] | None = None,
+    ) -> AgentRecord:
+        """Create an agent. Bad input (an unknown persona, version or label, variables the persona
+        needs but were not given, an unknown block or tool) raises and creates nothing."""
+        if persona_version is not None and persona_label is not None:
+            raise AgentError("Give persona_version or persona_label, not both: a pin or a label to follow.")
+        if persona is None and (persona_version is not None or persona_label is not None):
+            raise AgentError("persona_version / persona_label need persona= (the persona's name).")
+        variables = dict(persona_vars or {})
+        return await asyncio.to_thread(
+            self._create,
+            AgentRecord(
+                name=name or _generated_name(),
+                model=model,
+                system=system,
+                description=description,
+                persona_name=persona,
+                persona_version=persona_version,
+                persona_label=persona_label,
+                persona_vars=variables,
+                tags=list(tags),
+                metadata=dict(metadata or {}),
+                llm_config=dict(llm_config or {}),
+                block_ids=list(block_ids),
+            ),
+            [_block(b) for b in memory_blocks],
+            [*(BASE_TOOLS if include_base_tools else ()), *tools],
+            list(tool_ids),
+        )
+
+    def _create(
+        self, agent: AgentRecord, blocks: list[BlockRecord], tool_names: list[str], tool_ids: list[str]
+    ) -> AgentRecord:
+        if agent.persona_name is not None:
+            number = agent.persona_version or self.store.get_persona_label(
+                self.tenant, agent.persona_name, agent.persona_label or LATEST
+            )
+            version = self.store.get_persona_version(self.tenant, agent.persona_name, number)
+            render_check(version.content, agent.persona_vars)  # missing variables fail now, not mid-turn
+        agent.tool_ids = [*self._builtin_tool_ids(tool_names), *tool_ids]
+        return self.store.create_agent(self.tenant, agent, new_blocks=blocks)
+
+    def _builtin_tool_ids(self, names: Iterable[str]) -> list[str]:
+        ids = []
+        for name in dict.fromkeys(names):
+            builtin = BUILTIN_TOOLS.get(name)
+            if builtin is None:
+                known = ", ".join(sorted(BUILTIN_TOOLS))
+                raise ToolNotFoundError(f"No built-in tool {name!r}; built-in tools are: {known}.")
+            record = ToolRecord(
+                name=name,
+                description=builtin.description,
+                json_schema={"name": name, "description": builtin.description, "parameters": builtin.parameters},
+                tool_type="memory",
+            )
+            ids.append(self.store.upsert_tool(self.tenant, record).id)
+        return ids
+
+    async def get_agent(self, agent_id: str) -> AgentRecord:
+        return await asyncio.to_thread(self.store.get_agent, self.tenant, agent_id)
+
+    async def delete_agent(self, agent_id: str) -> None:
+        async with self._serialised(agent_id):
+            await asyncio.to_thread(self.store.delete_agent, self.tenant, agent_id)
+
+    # --- messages --------------------------------------------------------------------------------
+
+    async def send(
+        self, agent_id: str, message: str | Sequence[Mapping[str, Any]], *, max_steps: int | None = None
+    ) -> ev.TurnResult:
+        """Send a user message and run the turn to its end; the messages it added, the stop reason, usage."""
+        result = ev.TurnResult()
+        async for event in self.stream(agent_id, message, max_steps=max_steps):
+            if isinstance(event, ev.MessageCommitted):
+                result.messages.append(event.message)
+            elif isinstance(event, ev.TurnEnded):
+                result.stop_reason, result.usage = event.stop_reason, event.usage
+                result.step_count, result.error = event.step_count, event.error
+        return result
+
+    async def stream(
+        self,
+        agent_id: str,
+        message: str | Sequence[Mapping[str, Any]],
+        *,
+        max_steps: int | None = None,
+        stream_tokens: bool = False,
+    ) -> AsyncIterator[ev.TurnEvent]:
+        """Run a turn, yielding its events as they happen (token deltas only with `stream_tokens`)."""
+        inputs = _inputs(message)
+        options = TurnOptions(max_steps=max_steps or self.max_steps, stream_tokens=stream_tokens)
+        async with self._serialised(agent_id):
+            state = await asyncio.to_thread(self.store.load_agent_state, self.tenant, agent_id)
+            turn = Turn(self.store, state, self.models(state.agent.model), options)
+            async for event in turn.run(inputs):
+                yield event
+
+    @asynccontextmanager
+    async def _serialised(self, agent_id: str) -> AsyncIterator[None]:
+        lock = self._locks.get(agent_id)
+        if lock is None:
+            lock = self._locks[agent_id] = asyncio.Lock()
+        async with lock:
+            held = self.store.agent_lock(agent_id)
+            await asyncio.to_thread(held.__enter__)
+            try:
+                yield
+            finally:
+                await asyncio.to_thread(held.__exit__, None, None, None)
+
+
+def _inputs(message: str | Sequence[Mapping[str, Any]]) -> list[MessageRecord]:
+    """User input as messages: a string, or Letta-style dicts with `role` and `content` (or `text`)."""
+    if isinstance(message, str):
+        items: Sequence[Mapping[str, Any]] = [{"role": "user", "content": message}]
+    else:
+        items = message
+    out = []
+    for i, item in enumerate(items):
+        role = item.get("role", "user")
+        if role not in ("user", "system"):
+            raise AgentError(f"messages[{i}].role is {role!r}; send 'user' (or 'system') messages.")
+        content = item.get("content", item.get("text"))
+        if isinstance(content, list):  # content parts: keep the text ones
+            content = "".join(str(p.get("text", "")) for p in content if isinstance(p, Mapping))
+        if not isinstance(content, str) or not content:
+            raise AgentError(f"messages[{i}] has no text: give it a non-empty 'content' string.")
+        out.append(MessageRecord(role="user", content=content, otid=item.get("otid")))
+    if not out:
+        raise AgentError("No messages to send: give at least one user message.")
+    return out
+
+
+def _block(spec: Mapping[str, Any]) -> BlockRecord:
+    known = {"label", "value", "limit", "description", "read_only", "metadata"}
+    unknown = set(spec) - known
+    if unknown:
+        raise AgentError(f"memory block has unknown fields {sorted(unknown)}; use {sorted(known)}.")
+    if not spec.get("label"):
+        raise AgentError("Every memory block needs a label (e.g. 'human' or 'persona').")
+    fields = {k: v for k, v in spec.items() if v is not None}
+    return BlockRecord(**fields)
+
+
+def _generated_name() -> str:
+    import secrets
+
+    return f"agent-{secrets.token_hex(4)}"
