@@ -10,7 +10,7 @@ from llm_persona import Persona, PersonaRegistry
 from llm_persona.agents import AgentRuntime
 from llm_persona.llm.scripted import ScriptedModel
 from llm_persona.store import Store
-from tests.store.conftest import pg_database, pg_schema_url, store, store_url  # noqa: F401
+from tests.store.conftest import *  # noqa: F403  (the store fixtures, on both engines)
 
 MAYA = Persona(
     name="Maya",
@@ -39,5 +39,5 @@ RuntimeFactory = Callable[..., AgentRuntime]
 
 
 @pytest.fixture
-def runtime(store: Store, registry: PersonaRegistry, model: ScriptedModel) -> AgentRuntime:  # noqa: F811
+def runtime(store: Store, registry: PersonaRegistry, model: ScriptedModel) -> AgentRuntime:
     return AgentRuntime(store, personas=registry, models=lambda handle: model)
