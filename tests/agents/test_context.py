@@ -70,7 +70,12 @@ async def make(runtime: AgentRuntime, **extra: object):
         persona="Maya",
         persona_vars={"user_name": "Bob"},
         memory_blocks=[
-            {"label": "human", "value": "Name: Bob", "limit": 60, "description": "What you know about the user."},
+            {
+                "label": "human",
+                "value": "Name: Bob",
+                "limit": 60,
+                "description": "What you know about the user.",
+            },
             {"label": "policy", "value": "Refunds under $50", "read_only": True},
         ],
         model="scripted/test",
@@ -94,13 +99,17 @@ async def test_whole_system_prompt(runtime: AgentRuntime, model: ScriptedModel) 
 
 async def test_fixed_prompt_is_lean(runtime: AgentRuntime, model: ScriptedModel) -> None:
     """System text (without block values) plus tool schemas of a default agent: well under 4,000 chars."""
-    agent = await runtime.create_agent(name="lean", model="scripted/test", memory_blocks=[{"label": "human", "value": ""}])
+    agent = await runtime.create_agent(
+        name="lean", model="scripted/test", memory_blocks=[{"label": "human", "value": ""}]
+    )
     model.add("Hi.")
     await runtime.send(agent.id, "hello")
     request = model.requests[0]
     import json
 
-    tools = json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools])
+    tools = json.dumps(
+        [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
+    )
     fixed = len(request.messages[0].content or "") + len(tools)
     assert [t.name for t in request.tools] == ["memory_insert", "memory_replace", "conversation_search"]
     assert fixed < 3000, fixed
@@ -110,7 +119,9 @@ async def test_each_prompt_extends_the_previous_one_until_memory_changes(
     runtime: AgentRuntime, model: ScriptedModel
 ) -> None:
     agent = await make(runtime)
-    model.add("One.", "Two.", [tool_call("memory_insert", label="human", new_str="Likes tea")], "Noted.", "Four.")
+    model.add(
+        "One.", "Two.", [tool_call("memory_insert", label="human", new_str="Likes tea")], "Noted.", "Four."
+    )
     for text in ["first", "second", "I like tea", "fourth"]:
         await runtime.send(agent.id, text)
 
@@ -131,14 +142,28 @@ async def test_a_moved_label_reaches_followers_and_pins_stay(
     store: Store, registry: PersonaRegistry, model: ScriptedModel
 ) -> None:
     runtime = AgentRuntime(store, personas=registry, models=lambda handle: model)
-    follower = await runtime.create_agent(name="f", persona="Maya", persona_label="production", persona_vars={"user_name": "A"}, model="scripted/t")
-    pinned = await runtime.create_agent(name="p", persona="Maya", persona_version=1, persona_vars={"user_name": "B"}, model="scripted/t")
-    latest = await runtime.create_agent(name="l", persona="Maya", persona_vars={"user_name": "C"}, model="scripted/t")
+    follower = await runtime.create_agent(
+        name="f",
+        persona="Maya",
+        persona_label="production",
+        persona_vars={"user_name": "A"},
+        model="scripted/t",
+    )
+    pinned = await runtime.create_agent(
+        name="p", persona="Maya", persona_version=1, persona_vars={"user_name": "B"}, model="scripted/t"
+    )
+    latest = await runtime.create_agent(
+        name="l", persona="Maya", persona_vars={"user_name": "C"}, model="scripted/t"
+    )
     model.add("a", "b", "c")
     for agent in (follower, pinned, latest):
         await runtime.send(agent.id, "hi")
 
-    registry.define(Persona(name="Maya", role="Senior Support Lead", custom_sections={"customer": "Customer: {user_name}."}))
+    registry.define(
+        Persona(
+            name="Maya", role="Senior Support Lead", custom_sections={"customer": "Customer: {user_name}."}
+        )
+    )
     runtime.sync_personas(registry)  # v2 is now latest; production still points at v1
     assert {d.agent_name: (d.served_version, d.current_version, d.follows) for d in runtime.drift()} == {
         "l": (1, 2, "latest")
@@ -152,5 +177,8 @@ async def test_a_moved_label_reaches_followers_and_pins_stay(
     systems = [r.messages[0].content or "" for r in model.requests[3:]]
     assert ["Senior Support Lead" in s for s in systems] == [True, False, True]
     assert runtime.drift() == []
-    served = [store.list_steps("default", a.id, order="desc", limit=1)[0].persona_version for a in (follower, pinned, latest)]
+    served = [
+        store.list_steps("default", a.id, order="desc", limit=1)[0].persona_version
+        for a in (follower, pinned, latest)
+    ]
     assert served == [2, 1, 2]

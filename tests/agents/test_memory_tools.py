@@ -44,13 +44,22 @@ def block(store: Store, agent_id: str, label: str = "human") -> str:
 @pytest.mark.parametrize(
     ("call", "expected"),
     [
-        (tool_call("memory_replace", label="human", old_str="Bob", new_str="Robert"), HUMAN.replace("Bob", "Robert")),
-        (tool_call("memory_replace", label="human", old_str="\nLikes: cake", new_str=""), "Name: Bob\nLikes: tea"),
+        (
+            tool_call("memory_replace", label="human", old_str="Bob", new_str="Robert"),
+            HUMAN.replace("Bob", "Robert"),
+        ),
+        (
+            tool_call("memory_replace", label="human", old_str="\nLikes: cake", new_str=""),
+            "Name: Bob\nLikes: tea",
+        ),
         (tool_call("memory_insert", label="human", new_str="Age: 40"), HUMAN + "\nAge: 40"),
         (tool_call("memory_insert", label="human", new_str="# Bob", insert_line=0), "# Bob\n" + HUMAN),
         (tool_call("memory_rethink", label="human", new_memory="Bob, tea"), "Bob, tea"),
         (tool_call("core_memory_append", label="human", content="Pet: cat"), HUMAN + "\nPet: cat"),
-        (tool_call("core_memory_replace", label="human", old_content="tea", new_content="coffee"), HUMAN.replace("tea", "coffee")),
+        (
+            tool_call("core_memory_replace", label="human", old_content="tea", new_content="coffee"),
+            HUMAN.replace("tea", "coffee"),
+        ),
     ],
 )
 async def test_edits_are_written(
@@ -130,7 +139,9 @@ async def test_model_mistakes_are_tool_errors_and_write_nothing(
 
 
 async def test_conversation_search_finds_past_messages(runtime: AgentRuntime, model: ScriptedModel) -> None:
-    agent = await runtime.create_agent(name="s", persona="Maya", persona_vars={"user_name": "Bo"}, model="scripted/t")
+    agent = await runtime.create_agent(
+        name="s", persona="Maya", persona_vars={"user_name": "Bo"}, model="scripted/t"
+    )
     model.add("Noted.")
     await runtime.send(agent.id, "My order number is 4471")
     model.add([tool_call("conversation_search", query="order number")], "It is 4471.")
@@ -140,12 +151,21 @@ async def test_conversation_search_finds_past_messages(runtime: AgentRuntime, mo
     assert "My order number is 4471" in contents
 
 
-async def test_a_shared_block_edit_reaches_every_agent(runtime: AgentRuntime, model: ScriptedModel, store: Store) -> None:
-    shared = store.create_block("default", __import__("llm_persona.store", fromlist=["BlockRecord"]).BlockRecord(
-        label="org", value="Office: Paris"
-    ))
-    a = await runtime.create_agent(name="a", persona="Maya", persona_vars={"user_name": "A"}, block_ids=[shared.id], model="scripted/t")
-    b = await runtime.create_agent(name="b", persona="Maya", persona_vars={"user_name": "B"}, block_ids=[shared.id], model="scripted/t")
+async def test_a_shared_block_edit_reaches_every_agent(
+    runtime: AgentRuntime, model: ScriptedModel, store: Store
+) -> None:
+    shared = store.create_block(
+        "default",
+        __import__("llm_persona.store", fromlist=["BlockRecord"]).BlockRecord(
+            label="org", value="Office: Paris"
+        ),
+    )
+    a = await runtime.create_agent(
+        name="a", persona="Maya", persona_vars={"user_name": "A"}, block_ids=[shared.id], model="scripted/t"
+    )
+    b = await runtime.create_agent(
+        name="b", persona="Maya", persona_vars={"user_name": "B"}, block_ids=[shared.id], model="scripted/t"
+    )
     model.add([tool_call("memory_replace", label="org", old_str="Paris", new_str="Lyon")], "Moved.")
     await runtime.send(a.id, "we moved to Lyon")
     model.add("We are in Lyon.")

@@ -29,14 +29,18 @@ def check_history(store: Store, agent_id: str) -> list:
     assert agent.last_seq == len(messages)
     for i, m in enumerate(messages):
         if m.role == "assistant" and m.tool_calls:
-            results = [r.tool_call_id for r in messages[i + 1 : i + 1 + len(m.tool_calls)] if r.role == "tool"]
+            results = [
+                r.tool_call_id for r in messages[i + 1 : i + 1 + len(m.tool_calls)] if r.role == "tool"
+            ]
             assert results == [c["id"] for c in m.tool_calls], f"tool call without its result at seq {m.seq}"
         if m.role == "user":
             # every user message is answered in the same turn, before the next user message
             rest = messages[i + 1 :]
             nxt = next((r for r in rest if r.role in ("user", "assistant") and not r.tool_calls), None)
             if nxt is not None:
-                assert nxt.role == "assistant", f"user message at seq {m.seq} not answered before the next one"
+                assert nxt.role == "assistant", (
+                    f"user message at seq {m.seq} not answered before the next one"
+                )
                 assert nxt.content == f"echo {m.content}"
     return messages
 
@@ -80,13 +84,18 @@ async def test_two_processes_on_one_agent_are_serialised(store: Store, store_url
 
 async def test_kill_9_mid_turn_never_leaves_a_half_written_step(store: Store, store_url: str) -> None:
     runtime = AgentRuntime(store, models=lambda handle: FunctionModel(reply(slow=True)))
-    agent = await runtime.create_agent(name="crash", model="scripted/slow", memory_blocks=[{"label": "log", "value": ""}])
+    agent = await runtime.create_agent(
+        name="crash", model="scripted/slow", memory_blocks=[{"label": "log", "value": ""}]
+    )
     rng = random.Random(7)
     kills = 0
     for round_ in range(6):
         worker = spawn(store_url, agent.id, 1000, f"r{round_}", "--slow")
         deadline = time.monotonic() + 30
-        while len(store.list_messages("default", agent.id, limit=5, order="desc")) == 0 and time.monotonic() < deadline:
+        while (
+            len(store.list_messages("default", agent.id, limit=5, order="desc")) == 0
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.02)
         time.sleep(rng.uniform(0.05, 0.4))
         os.kill(worker.pid, signal.SIGKILL)
@@ -95,7 +104,9 @@ async def test_kill_9_mid_turn_never_leaves_a_half_written_step(store: Store, st
         messages = check_history(store, agent.id)
         # the block holds exactly the inserts whose tool results were committed
         inserted = [
-            json.loads(m.content or "")["status"] for m in messages if m.role == "tool" and m.tool_name == "memory_insert"
+            json.loads(m.content or "")["status"]
+            for m in messages
+            if m.role == "tool" and m.tool_name == "memory_insert"
         ]
         log = store.agent_block("default", agent.id, "log").value
         assert len([line for line in log.split("\n") if line]) == inserted.count("OK")

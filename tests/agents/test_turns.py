@@ -52,7 +52,13 @@ async def test_tool_calls_continue_until_plain_text_and_usage_is_summed(
     model.add(
         ModelResponse(
             None,
-            [ToolCall("c1", "memory_replace", json.dumps({"label": "human", "old_str": "Bob", "new_str": "Robert"}))],
+            [
+                ToolCall(
+                    "c1",
+                    "memory_replace",
+                    json.dumps({"label": "human", "old_str": "Bob", "new_str": "Robert"}),
+                )
+            ],
             Usage(100, 10),
             "tool_calls",
             "test",
@@ -86,7 +92,9 @@ async def test_tool_calls_continue_until_plain_text_and_usage_is_summed(
     assert "Name: Robert" in model.requests[1].messages[0].content
 
 
-async def test_max_steps_stops_a_model_that_keeps_calling_tools(runtime: AgentRuntime, model: ScriptedModel) -> None:
+async def test_max_steps_stops_a_model_that_keeps_calling_tools(
+    runtime: AgentRuntime, model: ScriptedModel
+) -> None:
     agent = await new_agent(runtime)
     model.add(*[[tool_call("conversation_search", query="x")] for _ in range(3)])
     result = await runtime.send(agent.id, "loop", max_steps=3)

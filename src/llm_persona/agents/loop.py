@@ -59,8 +59,7 @@ class Turn:
         self.options = options
         self.usage = Usage()
         self._identity: str | None = None
-        self.history = [_to_chat(m) for m in state.messages]
-        self.history = [m for m in self.history if m is not None]
+        self.history = _chat(state.messages)
 
     async def run(self, inputs: list[MessageRecord]) -> AsyncIterator[ev.TurnEvent]:
         pending = list(inputs)
@@ -93,7 +92,7 @@ class Turn:
 
     async def _step(self, inputs: list[MessageRecord]) -> _StepOutcome:
         persona, system, cache_prefix, memory = await asyncio.to_thread(self._prepare)
-        chat = [ChatMessage.system(system), *self.history, *(c for m in inputs if (c := _to_chat(m)))]
+        chat = [ChatMessage.system(system), *self.history, *_chat(inputs)]
         tools = self._tool_schemas()
         started = time.perf_counter()
         assistant_id = new_id("message")
@@ -128,7 +127,7 @@ class Turn:
         step.stop_reason = "tool_calls" if response.tool_calls else ev.END_TURN
         messages = [*inputs, assistant, *results]
         committed = await asyncio.to_thread(self._commit, step, messages, memory, system)
-        self.history += [c for m in committed if (c := _to_chat(m))]
+        self.history += _chat(committed)
         return _StepOutcome(deltas, committed, continues=bool(response.tool_calls))
 
     def _prepare(self) -> tuple[ServedPersona | None, str, str, WorkingMemory]:
@@ -178,7 +177,9 @@ class Turn:
         return committed
 
     async def _commit_failed_step(self, inputs: list[MessageRecord], exc: ModelError) -> list[MessageRecord]:
-        step = StepRecord(agent_id=self.agent.id, model=self.model.handle, stop_reason="error", error=str(exc))
+        step = StepRecord(
+            agent_id=self.agent.id, model=self.model.handle, stop_reason="error", error=str(exc)
+        )
         system = self.agent.compiled_system or ""
 
         def commit() -> list[MessageRecord]:
@@ -195,7 +196,7 @@ class Turn:
         committed = await asyncio.to_thread(commit)
         if committed:
             self.agent.last_seq = committed[-1].seq
-            self.history += [c for m in committed if (c := _to_chat(m))]
+            self.history += _chat(committed)
         return committed
 
     async def _stream(self, request: ModelRequest, message_id: str, out: list[ev.TurnEvent]) -> ModelResponse:
@@ -250,12 +251,16 @@ class Turn:
         try:
             args = json.loads(call.arguments or "{}")
         except json.JSONDecodeError as exc:
-            raise ToolError(f"Arguments for `{call.name}` are not valid JSON ({exc.msg}); send a JSON object.") from exc
+            raise ToolError(
+                f"Arguments for `{call.name}` are not valid JSON ({exc.msg}); send a JSON object."
+            ) from exc
         if not isinstance(args, dict):
             raise ToolError(f"Arguments for `{call.name}` must be a JSON object, got {type(args).__name__}.")
         builtin = BUILTIN_TOOLS.get(call.name)
         if builtin is None or tool.tool_type == "custom":
-            raise ToolError(f"Tool `{call.name}` cannot run in this runtime (no executor for custom tools yet).")
+            raise ToolError(
+                f"Tool `{call.name}` cannot run in this runtime (no executor for custom tools yet)."
+            )
         try:
             jsonschema.validate(args, builtin.parameters)
         except jsonschema.ValidationError as exc:
@@ -288,6 +293,10 @@ class _StepOutcome:
     continues: bool
 
 
+def _chat(messages: list[MessageRecord]) -> list[ChatMessage]:
+    return [c for c in map(_to_chat, messages) if c is not None]
+
+
 def _to_chat(m: MessageRecord) -> ChatMessage | None:
     """A stored message as the model sees it (system rows are replaced by the compiled prompt)."""
     if m.role == "user":
@@ -300,4 +309,3 @@ def _to_chat(m: MessageRecord) -> ChatMessage | None:
     if m.role == "summary":
         return ChatMessage.user(f"(Summary of the earlier conversation) {m.content or ''}")
     return None
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from llm_persona.store.records import BlockRecord as Block
+from llm_persona.store.records import BlockRecord
 
 
 class ToolError(Exception):
@@ -16,27 +16,25 @@ class ToolError(Exception):
 class WorkingMemory:
     """The agent's blocks during one step: tools edit this copy; the step commits `changes()`."""
 
-    def __init__(self, blocks: list[Block]) -> None:
+    def __init__(self, blocks: list[BlockRecord]) -> None:
         self._blocks = {b.label: b for b in blocks}
         self._original = {b.label: b.value for b in blocks}
 
     @property
-    def blocks(self) -> list[Block]:
+    def blocks(self) -> list[BlockRecord]:
         return list(self._blocks.values())
 
-    def get(self, label: str) -> Block:
+    def get(self, label: str) -> BlockRecord:
         block = self._blocks.get(label)
         if block is None:
             labels = ", ".join(f"`{name}`" for name in self._blocks) or "none"
             raise ToolError(f"Memory block `{label}` does not exist. Existing blocks: {labels}.")
         return block
 
-    def writable(self, label: str) -> Block:
+    def writable(self, label: str) -> BlockRecord:
         block = self.get(label)
         if block.read_only:
-            raise ToolError(
-                f"Memory block `{label}` is read-only: you cannot edit it. Leave it as it is."
-            )
+            raise ToolError(f"Memory block `{label}` is read-only: you cannot edit it. Leave it as it is.")
         return block
 
     def write(self, label: str, value: str) -> None:
@@ -50,12 +48,10 @@ class WorkingMemory:
 
     def changes(self) -> dict[str, str]:
         """block id -> new value, for every block whose value differs from the step's start."""
-        return {
-            b.id: b.value for label, b in self._blocks.items() if b.value != self._original.get(label)
-        }
+        return {b.id: b.value for label, b in self._blocks.items() if b.value != self._original.get(label)}
 
 
-def compile_blocks(blocks: list[Block]) -> str:
+def compile_blocks(blocks: list[BlockRecord]) -> str:
     """The `<memory_blocks>` section of the system prompt, in Letta's layout."""
     parts = ["<memory_blocks>\nThe following memory blocks are currently engaged in your core memory unit:\n"]
     for block in blocks:

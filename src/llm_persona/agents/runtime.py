@@ -93,7 +93,9 @@ class AgentRuntime:
             follows = (
                 f"version {agent.persona_version}"
                 if agent.persona_version is not None
-                else f"label {agent.persona_label}" if agent.persona_label else LATEST
+                else f"label {agent.persona_label}"
+                if agent.persona_label
+                else LATEST
             )
             current = agent.persona_version or self.store.get_persona_label(
                 self.tenant, agent.persona_name, agent.persona_label or LATEST
@@ -176,7 +178,11 @@ class AgentRuntime:
             record = ToolRecord(
                 name=name,
                 description=builtin.description,
-                json_schema={"name": name, "description": builtin.description, "parameters": builtin.parameters},
+                json_schema={
+                    "name": name,
+                    "description": builtin.description,
+                    "parameters": builtin.parameters,
+                },
                 tool_type="memory",
             )
             ids.append(self.store.upsert_tool(self.tenant, record).id)

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from llm_persona.agents.memory import Block, compile_blocks, compile_metadata
+from llm_persona.agents.memory import compile_blocks, compile_metadata
+from llm_persona.store.records import BlockRecord as Block
 
 DEFAULT_IDENTITY = "You are a helpful assistant."
 

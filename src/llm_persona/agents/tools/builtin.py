@@ -43,10 +43,14 @@ def _schema(required: list[str], **props: tuple[str, str]) -> dict[str, Any]:
 
 def _no_line_numbers(field: str, text: str) -> None:
     if _LINE_NUMBER.search(text):
-        raise ToolError(f"{field} contains a line number prefix; line numbers are display only, leave them out.")
+        raise ToolError(
+            f"{field} contains a line number prefix; line numbers are display only, leave them out."
+        )
 
 
-_EDITED = "Memory block `{label}` edited; your system prompt now shows the new value. Check it is as intended."
+_EDITED = (
+    "Memory block `{label}` edited; your system prompt now shows the new value. Check it is as intended."
+)
 
 
 async def memory_replace(ctx: ToolContext, args: dict[str, Any]) -> str:
