@@ -30,16 +30,19 @@ DEFAULT_MODEL = "openai/gpt-4o-mini"
 
 
 def default_models() -> ModelResolver:
-    """Resolve `provider/model` handles to real providers (with retries), one instance per handle."""
+    """Resolve `provider/model` handles to real providers (with retries), one instance per handle.
+
+    Credentials and base URLs come from the environment as each SDK reads them (OPENAI_API_KEY,
+    OPENAI_BASE_URL, ANTHROPIC_API_KEY).
+    """
     from llm_persona.llm.providers import get_model
-    from llm_persona.llm.retry import RetryingModel
 
     cache: dict[str, Model] = {}
 
     def resolve(handle: str) -> Model:
         model = cache.get(handle)
         if model is None:
-            model = cache[handle] = RetryingModel(get_model(handle))
+            model = cache[handle] = get_model(handle)
         return model
 
     return resolve

@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 
 from llm_persona import __version__
-from llm_persona.cli import personas
+from llm_persona.cli import db, personas
 from llm_persona.cli._shared import ErrorsAsMessages
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = (personas,)
+_COMMAND_MODULES = (personas, db)
 
 app = typer.Typer(
     name="llm-persona",
