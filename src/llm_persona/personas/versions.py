@@ -59,5 +59,5 @@ class PersonaVersion:
 def persona_from_content(content: dict[str, Any]) -> Persona:
     """The persona that `canonical_content` describes (how stored versions come back to life)."""
     fields = dict(content)
-    fields["custom_sections"] = {k: v for k, v in fields.get("custom_sections", [])}
+    fields["custom_sections"] = dict(fields.get("custom_sections", []))
     return Persona(**fields)
