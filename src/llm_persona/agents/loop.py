@@ -18,10 +18,21 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 
 from llm_persona.agents import events as ev
+from llm_persona.agents.context import (
+    DEFAULT_CONTEXT_WINDOW,
+    KEEP_AFTER_SUMMARY,
+    SUMMARISE_AT,
+    SUMMARY_INSTRUCTIONS,
+    estimate_tokens,
+    message_tokens,
+    split_point,
+    transcript,
+)
 from llm_persona.agents.memory import ToolError, WorkingMemory
 from llm_persona.agents.persona_binding import ServedPersona, resolve_for
 from llm_persona.agents.system_prompt import compile_system_prompt
 from llm_persona.agents.tools.builtin import BUILTIN_TOOLS, ToolContext
+from llm_persona.agents.tools.sandbox import ToolExecutor
 from llm_persona.errors import ModelError, ModelResponseError
 from llm_persona.llm.base import Model
 from llm_persona.llm.types import (
@@ -46,6 +57,7 @@ if TYPE_CHECKING:
 class TurnOptions:
     max_steps: int = 10
     stream_tokens: bool = False
+    tool_executor: ToolExecutor | None = None  # runs custom (source code) tools; None: they fail
 
 
 class Turn:
@@ -59,7 +71,7 @@ class Turn:
         self.options = options
         self.usage = Usage()
         self._identity: str | None = None
-        self.history = _chat(state.messages)
+        self.context = list(state.messages)  # in-context records, oldest first
 
     async def run(self, inputs: list[MessageRecord]) -> AsyncIterator[ev.TurnEvent]:
         pending = list(inputs)
@@ -92,8 +104,10 @@ class Turn:
 
     async def _step(self, inputs: list[MessageRecord]) -> _StepOutcome:
         persona, system, cache_prefix, memory = await asyncio.to_thread(self._prepare)
-        chat = [ChatMessage.system(system), *self.history, *_chat(inputs)]
         tools = self._tool_schemas()
+        if self._over_window(system, tools, inputs):
+            await self._summarise(system)
+        chat = [ChatMessage.system(system), *_chat(self.context), *_chat(inputs)]
         started = time.perf_counter()
         assistant_id = new_id("message")
         deltas: list[ev.TurnEvent] = []
@@ -127,7 +141,7 @@ class Turn:
         step.stop_reason = "tool_calls" if response.tool_calls else ev.END_TURN
         messages = [*inputs, assistant, *results]
         committed = await asyncio.to_thread(self._commit, step, messages, memory, system)
-        self.history += _chat(committed)
+        self.context += committed
         return _StepOutcome(deltas, committed, continues=bool(response.tool_calls))
 
     def _prepare(self) -> tuple[ServedPersona | None, str, str, WorkingMemory]:
@@ -196,7 +210,7 @@ class Turn:
         committed = await asyncio.to_thread(commit)
         if committed:
             self.agent.last_seq = committed[-1].seq
-            self.history += _chat(committed)
+            self.context += committed
         return committed
 
     async def _stream(self, request: ModelRequest, message_id: str, out: list[ev.TurnEvent]) -> ModelResponse:
@@ -211,6 +225,49 @@ class Turn:
         if response is None:
             raise ModelResponseError("The model's stream ended without a response.", model=self.model.handle)
         return response
+
+    # --- context window --------------------------------------------------------------------------
+
+    def _over_window(self, system: str, tools: list[ToolSchema], inputs: list[MessageRecord]) -> bool:
+        used = estimate_tokens(system) + estimate_tokens(json.dumps([t.parameters for t in tools]))
+        used += sum(message_tokens(m) for m in [*self.context, *inputs])
+        return used > SUMMARISE_AT * self._window()
+
+    def _window(self) -> int:
+        return int(self.agent.llm_config.get("context_window") or DEFAULT_CONTEXT_WINDOW)
+
+    async def _summarise(self, system: str) -> None:
+        """Fold the oldest messages into a summary, committed in one step; they stay in recall."""
+        keep_from = split_point(self.context, budget=int(KEEP_AFTER_SUMMARY * self._window()))
+        if keep_from is None:
+            return  # nothing can be folded without splitting a tool call from its result
+        evicted, kept = self.context[:keep_from], self.context[keep_from:]
+        request = ModelRequest(
+            [ChatMessage.system(SUMMARY_INSTRUCTIONS), ChatMessage.user(transcript(evicted))],
+            settings=self._settings(),
+        )
+        response = await self.model.request(request)
+        self.usage = self.usage + response.usage
+        summary = MessageRecord(role="summary", content=(response.text or "").strip())
+        step = StepRecord(
+            agent_id=self.agent.id, model=response.model or self.model.handle, stop_reason="summarised"
+        )
+        start = kept[0].seq if kept else self.agent.last_seq + 1
+
+        def commit() -> list[MessageRecord]:
+            return self.store.commit_step(
+                self.agent.tenant,
+                self.agent.id,
+                expected_last_seq=self.agent.last_seq,
+                step=step,
+                messages=[summary],
+                agent_changes={"context_start_seq": start, "compiled_system": system},
+            )
+
+        committed = await asyncio.to_thread(commit)
+        self.agent.last_seq = committed[-1].seq
+        self.agent.context_start_seq = start
+        self.context = [*kept, *committed]
 
     # --- tools -----------------------------------------------------------------------------------
 
@@ -258,14 +315,26 @@ class Turn:
             raise ToolError(f"Arguments for `{call.name}` must be a JSON object, got {type(args).__name__}.")
         builtin = BUILTIN_TOOLS.get(call.name)
         if builtin is None or tool.tool_type == "custom":
-            raise ToolError(
-                f"Tool `{call.name}` cannot run in this runtime (no executor for custom tools yet)."
-            )
+            return await self._run_custom(tool, args)
         try:
             jsonschema.validate(args, builtin.parameters)
         except jsonschema.ValidationError as exc:
             raise ToolError(f"Bad arguments for `{call.name}`: {exc.message}.") from exc
         return await builtin.run(ToolContext(memory, self._search_messages), args)
+
+    async def _run_custom(self, tool: ToolRecord, args: dict[str, Any]) -> str:
+        executor = self.options.tool_executor
+        if executor is None or not tool.source_code:
+            raise ToolError(f"Tool `{tool.name}` cannot run here: it has no source code or no executor.")
+        try:
+            jsonschema.validate(args, tool.json_schema.get("parameters") or {})
+        except jsonschema.ValidationError as exc:
+            raise ToolError(f"Bad arguments for `{tool.name}`: {exc.message}.") from exc
+        name = tool.json_schema.get("name") or tool.name
+        outcome = await executor.run(tool.source_code, name, args, return_char_limit=tool.return_char_limit)
+        if outcome.status == "error":
+            raise ToolError(outcome.output)
+        return outcome.output
 
     async def _search_messages(self, query: str, limit: int) -> list[dict[str, Any]]:
         found = await asyncio.to_thread(
@@ -294,7 +363,10 @@ class _StepOutcome:
 
 
 def _chat(messages: list[MessageRecord]) -> list[ChatMessage]:
-    return [c for c in map(_to_chat, messages) if c is not None]
+    """Records as the model sees them; the newest summary (if any) leads, older ones are dropped."""
+    summaries = [m for m in messages if m.role == "summary"]
+    ordered = [*summaries[-1:], *(m for m in messages if m.role != "summary")]
+    return [c for c in map(_to_chat, ordered) if c is not None]
 
 
 def _to_chat(m: MessageRecord) -> ChatMessage | None:

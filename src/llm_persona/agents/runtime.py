@@ -19,6 +19,7 @@ from llm_persona.agents import events as ev
 from llm_persona.agents.loop import Turn, TurnOptions
 from llm_persona.agents.persona_binding import LATEST, render_check, sync_registry
 from llm_persona.agents.tools.builtin import BASE_TOOLS, BUILTIN_TOOLS
+from llm_persona.agents.tools.sandbox import SubprocessToolExecutor, ToolExecutor
 from llm_persona.errors import AgentError, ToolNotFoundError
 from llm_persona.llm.base import Model
 from llm_persona.personas.registry import PersonaRegistry
@@ -72,8 +73,10 @@ class AgentRuntime:
         models: ModelResolver | None = None,
         tenant: str = DEFAULT_TENANT,
         max_steps: int = 10,
+        tool_executor: ToolExecutor | None = None,
     ) -> None:
         self.store = store
+        self.tool_executor = tool_executor or SubprocessToolExecutor()
         self.tenant = tenant
         self.models = models or default_models()
         self.max_steps = max_steps
@@ -223,7 +226,11 @@ class AgentRuntime:
     ) -> AsyncIterator[ev.TurnEvent]:
         """Run a turn, yielding its events as they happen (token deltas only with `stream_tokens`)."""
         inputs = _inputs(message)
-        options = TurnOptions(max_steps=max_steps or self.max_steps, stream_tokens=stream_tokens)
+        options = TurnOptions(
+            max_steps=max_steps or self.max_steps,
+            stream_tokens=stream_tokens,
+            tool_executor=self.tool_executor,
+        )
         async with self._serialised(agent_id):
             state = await asyncio.to_thread(self.store.load_agent_state, self.tenant, agent_id)
             turn = Turn(self.store, state, self.models(state.agent.model), options)
