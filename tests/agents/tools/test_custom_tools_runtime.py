@@ -14,7 +14,6 @@ from llm_persona.llm.scripted import ScriptedModel, tool_call
 from llm_persona.personas.registry import PersonaRegistry
 from llm_persona.store import Store, ToolRecord
 
-
 DICE = '''
 def roll(sides: int, times: int = 1) -> str:
     """Roll a die.
