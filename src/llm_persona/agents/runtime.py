@@ -9,6 +9,7 @@ call into this; so is a script.
 from __future__ import annotations
 
 import asyncio
+import copy
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -83,6 +84,14 @@ class AgentRuntime:
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         if personas is not None:
             self.sync_personas(personas)
+
+    def for_tenant(self, tenant: str) -> AgentRuntime:
+        """The same runtime (store, models, locks, executor) acting for `tenant`."""
+        if tenant == self.tenant:
+            return self
+        view = copy.copy(self)
+        view.tenant = tenant
+        return view
 
     # --- personas --------------------------------------------------------------------------------
 
