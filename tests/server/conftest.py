@@ -82,7 +82,7 @@ def model() -> ScriptedModel:
 
 
 @pytest.fixture
-def running(store: Store, registry: PersonaRegistry, model: ScriptedModel) -> Iterator[Running]:  # noqa: F811
+def running(store: Store, registry: PersonaRegistry, model: ScriptedModel) -> Iterator[Running]:
     runtime = AgentRuntime(store, personas=registry, models=lambda handle: model)
     started = start_server(runtime, model, store)
     try:
