@@ -175,7 +175,6 @@ class Turn:
         writes = memory.changes()
         changes: dict[str, Any] = {"compiled_system": system}
         if writes:  # memory changed: the next step sees the new blocks in a recompiled prompt
-            self.state.blocks = memory.blocks
             changes["compiled_system"] = self._compile(self._identity, memory)
         committed = self.store.commit_step(
             self.agent.tenant,
@@ -184,8 +183,13 @@ class Turn:
             step=step,
             messages=messages,
             block_writes=writes,
+            # the versions this step read: a concurrent write to a block we wrote is a conflict, and
+            # a prompt compiled from a block another agent has since changed reads back as stale
+            block_versions={b.id: b.version for b in self.state.blocks},
             agent_changes=changes,
         )
+        if writes:
+            self.state.blocks = self.store.agent_blocks(self.agent.tenant, self.agent.id)
         self.agent.last_seq = committed[-1].seq if committed else self.agent.last_seq
         self.agent.compiled_system = changes["compiled_system"]
         return committed

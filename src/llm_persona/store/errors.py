@@ -1,0 +1,26 @@
+"""Not-found errors for store objects that `llm_persona.errors` has no class for yet.
+
+They belong in `llm_persona.errors` beside BlockNotFoundError (the store only imports from there);
+until they move, they are defined here with the same shape: an AgentError that is also a LookupError.
+"""
+
+from __future__ import annotations
+
+from llm_persona.errors import AgentError
+
+
+class _NotFound(AgentError, LookupError):
+    def __str__(self) -> str:  # LookupError would quote the message like a KeyError; keep it readable
+        return str(self.args[0]) if self.args else ""
+
+
+class MessageNotFoundError(_NotFound):
+    """Unknown message id (for this agent and tenant)."""
+
+
+class PassageNotFoundError(_NotFound):
+    """Unknown archival passage id (for this agent and tenant)."""
+
+
+class StepNotFoundError(_NotFound):
+    """Unknown step id (for this tenant)."""
