@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_persona.agents import events as ev
+from llm_persona.agents.context_cache import ContextCache
 from llm_persona.agents.loop import Turn, TurnOptions
 from llm_persona.agents.persona_binding import LATEST, render_check, sync_registry
 from llm_persona.agents.tools.builtin import BASE_TOOLS, BUILTIN_TOOLS
@@ -24,7 +25,15 @@ from llm_persona.agents.tools.sandbox import SubprocessToolExecutor, ToolExecuto
 from llm_persona.errors import AgentError, ToolNotFoundError
 from llm_persona.llm.base import Model
 from llm_persona.personas.registry import PersonaRegistry
-from llm_persona.store import DEFAULT_TENANT, AgentRecord, BlockRecord, MessageRecord, Store, ToolRecord
+from llm_persona.store import (
+    DEFAULT_TENANT,
+    AgentRecord,
+    AgentState,
+    BlockRecord,
+    MessageRecord,
+    Store,
+    ToolRecord,
+)
 
 ModelResolver = Callable[[str], Model]
 
@@ -82,6 +91,7 @@ class AgentRuntime:
         self.models = models or default_models()
         self.max_steps = max_steps
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._contexts = ContextCache()
         if personas is not None:
             self.sync_personas(personas)
 
@@ -241,10 +251,25 @@ class AgentRuntime:
             tool_executor=self.tool_executor,
         )
         async with self._serialised(agent_id):
-            state = await asyncio.to_thread(self.store.load_agent_state, self.tenant, agent_id)
+            state = await asyncio.to_thread(self._load_state, agent_id)
             turn = Turn(self.store, state, self.models(state.agent.model), options)
-            async for event in turn.run(inputs):
-                yield event
+            try:
+                async for event in turn.run(inputs):
+                    yield event
+            finally:
+                self._contexts.remember(self.tenant, turn.agent, turn.context)
+
+    def _load_state(self, agent_id: str) -> AgentState:
+        """The agent's state; in-context messages this process already holds are not read again."""
+        cached = self._contexts.get(self.tenant, agent_id)
+        after = cached.last_seq if cached else 0
+        state = self.store.load_agent_state(self.tenant, agent_id, after_seq=after)
+        if cached is not None:
+            if cached.valid_for(state.agent):
+                state.messages = [*cached.messages, *state.messages]
+            else:  # history reset, summarised elsewhere or rewound: read it whole
+                state = self.store.load_agent_state(self.tenant, agent_id)
+        return state
 
     @asynccontextmanager
     async def _serialised(self, agent_id: str) -> AsyncIterator[None]:

@@ -75,8 +75,11 @@ STEP_FIELDS, STEP_COLUMNS = record_columns(StepRecord, steps)
 class StepsRepo(StoreBase):
     """Agent steps: the state one step reads and the one transaction it writes."""
 
-    def load_agent_state(self, tenant: str, agent_id: str) -> AgentState:
-        """The agent, its blocks, its tools and its in-context messages, from one snapshot."""
+    def load_agent_state(self, tenant: str, agent_id: str, *, after_seq: int = 0) -> AgentState:
+        """The agent, its blocks, its tools and its in-context messages, from one snapshot.
+
+        With `after_seq`, only in-context messages newer than it: for a caller that holds the rest.
+        """
         with self._read() as conn:
             row = agent_row(conn, tenant, agent_id)
             blocks = read_agent_blocks(conn, agent_id)
@@ -85,7 +88,7 @@ class StepsRepo(StoreBase):
                 agent=agent_record(row, [(b.id, b.version) for b in blocks], [t.id for t in tools]),
                 blocks=blocks,
                 tools=tools,
-                messages=read_context_messages(conn, agent_id, row.context_start_seq),
+                messages=read_context_messages(conn, agent_id, max(row.context_start_seq, after_seq + 1)),
             )
 
     def commit_step(
