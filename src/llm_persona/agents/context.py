@@ -3,6 +3,9 @@ without separating a tool call from its result."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from llm_persona.llm.types import ChatMessage, ToolCall
 from llm_persona.store.records import MessageRecord
 
 DEFAULT_CONTEXT_WINDOW = 32_000  # tokens, unless llm_config["context_window"] says otherwise
@@ -54,3 +57,43 @@ def transcript(messages: list[MessageRecord]) -> str:
         else:
             lines.append(f"{m.role}: {m.content}")
     return "\n".join(lines)
+
+
+class InContext:
+    """An agent's in-context messages, kept with their chat form and size as they grow, so a step
+    costs the same whatever the history's length."""
+
+    def __init__(self, records: Iterable[MessageRecord] = ()) -> None:
+        self.records: list[MessageRecord] = []
+        self.tokens = 0
+        self._chat: list[ChatMessage] = []
+        self._summary: ChatMessage | None = None
+        self.extend(records)
+
+    def extend(self, records: Iterable[MessageRecord]) -> None:
+        for m in records:
+            self.records.append(m)
+            self.tokens += message_tokens(m)
+            chat = to_chat(m)
+            if m.role == "summary":
+                self._summary = chat  # only the newest summary is shown, first
+            elif chat is not None:
+                self._chat.append(chat)
+
+    def chat(self) -> list[ChatMessage]:
+        """The messages as the model sees them: the newest summary (if any) first."""
+        return [self._summary, *self._chat] if self._summary is not None else list(self._chat)
+
+
+def to_chat(m: MessageRecord) -> ChatMessage | None:
+    """A stored message as the model sees it (system rows are replaced by the compiled prompt)."""
+    if m.role == "user":
+        return ChatMessage.user(m.content or "")
+    if m.role == "assistant":
+        calls = [ToolCall(c["id"], c["name"], c["arguments"]) for c in m.tool_calls]
+        return ChatMessage.assistant(m.content, calls)
+    if m.role == "tool":
+        return ChatMessage.tool(m.tool_call_id or "", m.content or "", m.tool_name)
+    if m.role == "summary":
+        return ChatMessage.user(f"(Summary of the earlier conversation) {m.content or ''}")
+    return None

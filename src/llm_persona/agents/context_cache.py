@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from dataclasses import dataclass
 
-from llm_persona.store import AgentRecord, MessageRecord
+from llm_persona.agents.context import InContext
+from llm_persona.store import AgentRecord
 
 
 @dataclass(frozen=True)
 class CachedContext:
     last_seq: int
     context_start_seq: int
-    messages: tuple[MessageRecord, ...]
+    context: InContext  # handed to the next turn of this agent (turns of one agent never overlap)
 
     def valid_for(self, agent: AgentRecord) -> bool:
         """True when `agent` has only appended since: same window start, not rewound."""
@@ -34,9 +35,9 @@ class ContextCache:
             self._entries.move_to_end((tenant, agent_id))
         return entry
 
-    def remember(self, tenant: str, agent: AgentRecord, messages: list[MessageRecord]) -> None:
+    def remember(self, tenant: str, agent: AgentRecord, context: InContext) -> None:
         key = (tenant, agent.id)
-        self._entries[key] = CachedContext(agent.last_seq, agent.context_start_seq, tuple(messages))
+        self._entries[key] = CachedContext(agent.last_seq, agent.context_start_seq, context)
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_agents:
             self._entries.popitem(last=False)

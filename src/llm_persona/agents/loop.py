@@ -23,13 +23,14 @@ from llm_persona.agents.context import (
     KEEP_AFTER_SUMMARY,
     SUMMARISE_AT,
     SUMMARY_INSTRUCTIONS,
+    InContext,
     estimate_tokens,
     message_tokens,
     split_point,
     transcript,
 )
 from llm_persona.agents.memory import ToolError, WorkingMemory
-from llm_persona.agents.persona_binding import ServedPersona, resolve_for
+from llm_persona.agents.persona_binding import ServedPersona, VersionCache, resolve_for
 from llm_persona.agents.system_prompt import compile_system_prompt
 from llm_persona.agents.tools.builtin import BUILTIN_TOOLS, ToolContext
 from llm_persona.agents.tools.sandbox import ToolExecutor
@@ -58,12 +59,20 @@ class TurnOptions:
     max_steps: int = 10
     stream_tokens: bool = False
     tool_executor: ToolExecutor | None = None  # runs custom (source code) tools; None: they fail
+    persona_versions: VersionCache | None = None  # shared by a runtime's turns
 
 
 class Turn:
     """Runs one turn for one agent. The caller holds the agent's lock for the whole turn."""
 
-    def __init__(self, store: Store, state: AgentState, model: Model, options: TurnOptions) -> None:
+    def __init__(
+        self,
+        store: Store,
+        state: AgentState,
+        model: Model,
+        options: TurnOptions,
+        context: InContext | None = None,
+    ) -> None:
         self.store = store
         self.state = state
         self.agent = state.agent
@@ -71,7 +80,7 @@ class Turn:
         self.options = options
         self.usage = Usage()
         self._identity: str | None = None
-        self.context = list(state.messages)  # in-context records, oldest first
+        self.context = context if context is not None else InContext(state.messages)
 
     async def run(self, inputs: list[MessageRecord]) -> AsyncIterator[ev.TurnEvent]:
         pending = list(inputs)
@@ -107,7 +116,7 @@ class Turn:
         tools = self._tool_schemas()
         if self._over_window(system, tools, inputs):
             await self._summarise(system)
-        chat = [ChatMessage.system(system), *_chat(self.context), *_chat(inputs)]
+        chat = [ChatMessage.system(system), *self.context.chat(), *InContext(inputs).chat()]
         started = time.perf_counter()
         assistant_id = new_id("message")
         deltas: list[ev.TurnEvent] = []
@@ -141,12 +150,12 @@ class Turn:
         step.stop_reason = "tool_calls" if response.tool_calls else ev.END_TURN
         messages = [*inputs, assistant, *results]
         committed = await asyncio.to_thread(self._commit, step, messages, memory, system)
-        self.context += committed
+        self._advance(committed)
         return _StepOutcome(deltas, committed, continues=bool(response.tool_calls))
 
     def _prepare(self) -> tuple[ServedPersona | None, str, str, WorkingMemory]:
         """Resolve the persona and reuse the compiled system prompt unless memory or persona changed."""
-        persona = resolve_for(self.store, self.agent)
+        persona = resolve_for(self.store, self.agent, self.options.persona_versions)
         identity = persona.text if persona else self.agent.system
         self._identity = identity
         compiled = self.agent.compiled_system
@@ -190,7 +199,6 @@ class Turn:
         )
         if writes:
             self.state.blocks = self.store.agent_blocks(self.agent.tenant, self.agent.id)
-        self.agent.last_seq = committed[-1].seq if committed else self.agent.last_seq
         self.agent.compiled_system = changes["compiled_system"]
         return committed
 
@@ -212,9 +220,7 @@ class Turn:
             )
 
         committed = await asyncio.to_thread(commit)
-        if committed:
-            self.agent.last_seq = committed[-1].seq
-            self.context += committed
+        self._advance(committed)
         return committed
 
     async def _stream(self, request: ModelRequest, message_id: str, out: list[ev.TurnEvent]) -> ModelResponse:
@@ -230,11 +236,17 @@ class Turn:
             raise ModelResponseError("The model's stream ended without a response.", model=self.model.handle)
         return response
 
+    def _advance(self, committed: list[MessageRecord]) -> None:
+        """Take in a committed step: position and context move together (a cache relies on it)."""
+        if committed:
+            self.agent.last_seq = committed[-1].seq
+            self.context.extend(committed)
+
     # --- context window --------------------------------------------------------------------------
 
     def _over_window(self, system: str, tools: list[ToolSchema], inputs: list[MessageRecord]) -> bool:
         used = estimate_tokens(system) + estimate_tokens(json.dumps([t.parameters for t in tools]))
-        used += sum(message_tokens(m) for m in [*self.context, *inputs])
+        used += self.context.tokens + sum(message_tokens(m) for m in inputs)
         return used > SUMMARISE_AT * self._window()
 
     def _window(self) -> int:
@@ -242,10 +254,10 @@ class Turn:
 
     async def _summarise(self, system: str) -> None:
         """Fold the oldest messages into a summary, committed in one step; they stay in recall."""
-        keep_from = split_point(self.context, budget=int(KEEP_AFTER_SUMMARY * self._window()))
+        keep_from = split_point(self.context.records, budget=int(KEEP_AFTER_SUMMARY * self._window()))
         if keep_from is None:
             return  # nothing can be folded without splitting a tool call from its result
-        evicted, kept = self.context[:keep_from], self.context[keep_from:]
+        evicted, kept = self.context.records[:keep_from], self.context.records[keep_from:]
         request = ModelRequest(
             [ChatMessage.system(SUMMARY_INSTRUCTIONS), ChatMessage.user(transcript(evicted))],
             settings=self._settings(),
@@ -271,7 +283,7 @@ class Turn:
         committed = await asyncio.to_thread(commit)
         self.agent.last_seq = committed[-1].seq
         self.agent.context_start_seq = start
-        self.context = [*kept, *committed]
+        self.context = InContext([*kept, *committed])
 
     # --- tools -----------------------------------------------------------------------------------
 
@@ -364,24 +376,3 @@ class _StepOutcome:
     deltas: list[ev.TurnEvent]
     committed: list[MessageRecord]
     continues: bool
-
-
-def _chat(messages: list[MessageRecord]) -> list[ChatMessage]:
-    """Records as the model sees them; the newest summary (if any) leads, older ones are dropped."""
-    summaries = [m for m in messages if m.role == "summary"]
-    ordered = [*summaries[-1:], *(m for m in messages if m.role != "summary")]
-    return [c for c in map(_to_chat, ordered) if c is not None]
-
-
-def _to_chat(m: MessageRecord) -> ChatMessage | None:
-    """A stored message as the model sees it (system rows are replaced by the compiled prompt)."""
-    if m.role == "user":
-        return ChatMessage.user(m.content or "")
-    if m.role == "assistant":
-        calls = [ToolCall(c["id"], c["name"], c["arguments"]) for c in m.tool_calls]
-        return ChatMessage.assistant(m.content, calls)
-    if m.role == "tool":
-        return ChatMessage.tool(m.tool_call_id or "", m.content or "", m.tool_name)
-    if m.role == "summary":
-        return ChatMessage.user(f"(Summary of the earlier conversation) {m.content or ''}")
-    return None

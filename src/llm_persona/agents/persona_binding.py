@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from llm_persona.personas.registry import PersonaRegistry
 from llm_persona.personas.versions import canonical_content, persona_from_content
-from llm_persona.store.records import AgentRecord
+from llm_persona.store.records import AgentRecord, PersonaVersionRecord
 
 if TYPE_CHECKING:
     from llm_persona.store import Store
@@ -46,7 +46,27 @@ def sync_registry(store: Store, registry: PersonaRegistry, tenant: str) -> dict[
     return current
 
 
-def resolve_for(store: Store, agent: AgentRecord) -> ServedPersona | None:
+class VersionCache:
+    """Recorded persona versions never change, so one store's versions are read once per process."""
+
+    def __init__(self, max_entries: int = 1024) -> None:
+        self.max_entries = max_entries
+        self._records: dict[tuple[str, str, int], PersonaVersionRecord] = {}
+
+    def get(self, store: Store, tenant: str, name: str, number: int) -> PersonaVersionRecord:
+        key = (tenant, name, number)
+        record = self._records.get(key)
+        if record is None:
+            record = store.get_persona_version(tenant, name, number)
+            if len(self._records) >= self.max_entries:
+                self._records.clear()
+            self._records[key] = record
+        return record
+
+
+def resolve_for(
+    store: Store, agent: AgentRecord, versions: VersionCache | None = None
+) -> ServedPersona | None:
     """The persona version that serves `agent` now, rendered; None for an agent without a persona."""
     name = agent.persona_name
     if name is None:
@@ -55,7 +75,10 @@ def resolve_for(store: Store, agent: AgentRecord) -> ServedPersona | None:
         number = agent.persona_version
     else:
         number = store.get_persona_label(agent.tenant, name, agent.persona_label or LATEST)
-    record = store.get_persona_version(agent.tenant, name, number)
+    if versions is None:
+        record = store.get_persona_version(agent.tenant, name, number)
+    else:
+        record = versions.get(store, agent.tenant, name, number)
     text = _render(record.fingerprint, record.content, agent.persona_vars)
     return ServedPersona(name, number, record.fingerprint, text)
 

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from llm_persona.agents import events as ev
+from llm_persona.agents.context import InContext
 from llm_persona.agents.context_cache import ContextCache
 from llm_persona.agents.loop import Turn, TurnOptions
-from llm_persona.agents.persona_binding import LATEST, render_check, sync_registry
+from llm_persona.agents.persona_binding import LATEST, VersionCache, render_check, sync_registry
 from llm_persona.agents.tools.builtin import BASE_TOOLS, BUILTIN_TOOLS
 from llm_persona.agents.tools.sandbox import SubprocessToolExecutor, ToolExecutor
 from llm_persona.errors import AgentError, ToolNotFoundError
@@ -92,6 +93,7 @@ class AgentRuntime:
         self.max_steps = max_steps
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._contexts = ContextCache()
+        self._persona_versions = VersionCache()
         if personas is not None:
             self.sync_personas(personas)
 
@@ -249,27 +251,28 @@ class AgentRuntime:
             max_steps=max_steps or self.max_steps,
             stream_tokens=stream_tokens,
             tool_executor=self.tool_executor,
+            persona_versions=self._persona_versions,
         )
         async with self._serialised(agent_id):
-            state = await asyncio.to_thread(self._load_state, agent_id)
-            turn = Turn(self.store, state, self.models(state.agent.model), options)
+            state, context = await asyncio.to_thread(self._load_state, agent_id)
+            turn = Turn(self.store, state, self.models(state.agent.model), options, context)
             try:
                 async for event in turn.run(inputs):
                     yield event
             finally:
                 self._contexts.remember(self.tenant, turn.agent, turn.context)
 
-    def _load_state(self, agent_id: str) -> AgentState:
+    def _load_state(self, agent_id: str) -> tuple[AgentState, InContext]:
         """The agent's state; in-context messages this process already holds are not read again."""
         cached = self._contexts.get(self.tenant, agent_id)
         after = cached.last_seq if cached else 0
         state = self.store.load_agent_state(self.tenant, agent_id, after_seq=after)
-        if cached is not None:
-            if cached.valid_for(state.agent):
-                state.messages = [*cached.messages, *state.messages]
-            else:  # history reset, summarised elsewhere or rewound: read it whole
-                state = self.store.load_agent_state(self.tenant, agent_id)
-        return state
+        if cached is not None and cached.valid_for(state.agent):
+            cached.context.extend(state.messages)  # what other processes added meanwhile
+            return state, cached.context
+        if cached is not None:  # history reset, summarised elsewhere or rewound: read it whole
+            state = self.store.load_agent_state(self.tenant, agent_id)
+        return state, InContext(state.messages)
 
     @asynccontextmanager
     async def _serialised(self, agent_id: str) -> AsyncIterator[None]:
