@@ -182,3 +182,30 @@ async def test_a_moved_label_reaches_followers_and_pins_stay(
         for a in (follower, pinned, latest)
     ]
     assert served == [2, 1, 2]
+
+
+async def test_a_runtime_sees_what_another_runtime_added_and_a_reset(store: Store) -> None:
+    first, second = ScriptedModel(["one", "three"]), ScriptedModel(["two"])
+    a = AgentRuntime(store, models=lambda handle: first)
+    b = AgentRuntime(store, models=lambda handle: second)  # another process, as far as caches go
+    agent = await a.create_agent(name="shared", model="scripted/t")
+    await a.send(agent.id, "from a")
+    await b.send(agent.id, "from b")
+    store.update_agent(
+        "default", agent.id, context_start_seq=3
+    )  # a reset: the first exchange leaves the window
+    await a.send(agent.id, "a again")
+    seen = [(m.role, m.content) for m in first.requests[-1].messages[1:]]
+    assert seen == [("user", "from b"), ("assistant", "two"), ("user", "a again")]
+
+
+async def test_messages_added_by_another_runtime_join_the_cached_context(store: Store) -> None:
+    first, second = ScriptedModel(["one", "three"]), ScriptedModel(["two"])
+    a = AgentRuntime(store, models=lambda handle: first)
+    b = AgentRuntime(store, models=lambda handle: second)
+    agent = await a.create_agent(name="shared", model="scripted/t")
+    await a.send(agent.id, "from a")
+    await b.send(agent.id, "from b")
+    await a.send(agent.id, "a again")
+    seen = [m.content for m in first.requests[-1].messages[1:]]
+    assert seen == ["from a", "one", "from b", "two", "a again"]
