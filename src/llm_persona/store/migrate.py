@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest migration in `migrations/versions/`; a test keeps the two in step.
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 #: pg_advisory_xact_lock key that makes concurrent upgrades of one database take turns.
 _MIGRATION_LOCK = 0x6C6C6D2D70657273  # "llm-pers"
 

@@ -280,3 +280,17 @@ persona_labels = Table(
     _updated(),
     PrimaryKeyConstraint("tenant", "name", "label"),
 )
+
+# API keys are not tenant data but what maps a caller to a tenant: only the key's hash is kept.
+api_keys = Table(
+    "api_keys",
+    metadata,
+    _pk(),
+    Column("id", String, nullable=False, unique=True),
+    _tenant(),
+    Column("name", String),
+    Column("key_hash", String, nullable=False, unique=True),  # sha256 hex of the whole key
+    _created(),
+    Column("last_used_at", UTCDateTime),
+    Column("revoked_at", UTCDateTime),
+)

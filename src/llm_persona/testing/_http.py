@@ -115,7 +115,7 @@ class BackgroundHttpServer:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
 
     @property
     def running(self) -> bool:
@@ -132,7 +132,7 @@ class BackgroundHttpServer:
             asyncio.set_event_loop(loop)
             try:
                 self._server = loop.run_until_complete(
-                    asyncio.start_server(self._serve, self.host, self.port, backlog=4096, limit=_MAX_HEAD)
+                    asyncio.start_server(self._connected, self.host, self.port, backlog=4096, limit=_MAX_HEAD)
                 )
                 self.port = self._server.sockets[0].getsockname()[1]
                 started.append(None)
@@ -164,18 +164,30 @@ class BackgroundHttpServer:
         self._loop = self._thread = None
 
     async def _shutdown(self) -> None:
-        if self._server is not None:
-            self._server.close()
-        for task in list(self._connections):
+        if self._server is None:
+            return
+        self._server.close()  # accept no more; connections accepted just now need a few loop turns
+        this = asyncio.current_task()
+        for _ in range(100):
+            if all(t is this or t in self._connections for t in asyncio.all_tasks()):
+                break
+            await asyncio.sleep(0)
+        connections = dict(self._connections)
+        for task in connections:
             task.cancel()
-        await asyncio.gather(*self._connections, return_exceptions=True)
-        if self._server is not None:
-            await self._server.wait_closed()
+        await asyncio.gather(*connections, return_exceptions=True)
+        for writer in connections.values():
+            writer.close()  # also for a handler cancelled before it ever ran
+        for _ in range(3):
+            await asyncio.sleep(0)  # closing transports close their sockets
+
+    def _connected(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Called as each connection is made: register its handler task at once, so shutdown finds it."""
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer))
+        self._connections[task] = writer
+        task.add_done_callback(lambda done: self._connections.pop(done, None))
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._connections.add(task)
         try:
             while True:
                 request, keep_alive = await _read_request(reader, writer)
@@ -202,7 +214,6 @@ class BackgroundHttpServer:
             writer.close()
             with contextlib.suppress(Exception):
                 await writer.wait_closed()  # the socket is really closed before the loop may stop
-            self._connections.discard(task)
 
 
 async def _read_request(
