@@ -55,8 +55,10 @@ class AnthropicModel(Model):
             return parse_message(as_json(message), fallback_model=self.model)
         except anthropic.AnthropicError as exc:
             raise self._map_error(exc, request.settings.timeout) from exc
-        except TypeError as exc:
-            raise self._credentials_error(exc) from exc
+        except TypeError as exc:  # how the SDK says it found no credentials
+            if "authentication" not in str(exc):
+                raise
+            raise self._no_credentials() from exc
         except ValueError as exc:
             raise self._unreadable(exc) from exc
 
@@ -68,8 +70,10 @@ class AnthropicModel(Model):
             server_events = await messages.create(**params, timeout=timeout)
         except anthropic.AnthropicError as exc:
             raise self._map_error(exc, timeout) from exc
-        except TypeError as exc:
-            raise self._credentials_error(exc) from exc
+        except TypeError as exc:  # how the SDK says it found no credentials
+            if "authentication" not in str(exc):
+                raise
+            raise self._no_credentials() from exc
         accumulator = StreamAccumulator(fallback_model=self.model)
         try:
             iterator = aiter(server_events)
@@ -83,14 +87,17 @@ class AnthropicModel(Model):
                 except ValueError as exc:
                     raise self._unreadable(exc) from exc
                 except Exception as exc:  # the SDK lets transport errors through mid-stream
-                    raise self._transport_error(exc, timeout) from exc
+                    error = self._transport_error(exc, timeout)
+                    if error is None:
+                        raise
+                    raise error from exc
                 for event in events:
                     yield event
         finally:
             await server_events.close()
         if not accumulator.finished:
             raise failures.unreachable(
-                where="Anthropic",
+                where=self._where(),
                 provider=self.provider,
                 model=self.model,
                 detail="the stream ended before the model finished its reply",
@@ -123,14 +130,13 @@ class AnthropicModel(Model):
             where=self._where(), provider=self.provider, model=self.model, detail=detail
         )
 
-    def _credentials_error(self, exc: TypeError) -> ModelError:
-        if "authentication" not in str(exc):
-            raise exc
+    def _no_credentials(self) -> ModelError:
         return ModelBadRequestError(
             f"No credentials for {self.handle}. {_AUTH_HINT}", provider=self.provider, model=self.model
         )
 
-    def _transport_error(self, exc: Exception, timeout: float) -> ModelError:
+    def _transport_error(self, exc: Exception, timeout: float) -> ModelError | None:
+        """The error for an HTTP transport failure, or None if `exc` is something else."""
         kind = failures.transport_failure(exc)
         where, provider, model = self._where(), self.provider, self.model
         if kind == "timeout":
@@ -138,7 +144,7 @@ class AnthropicModel(Model):
         if kind == "connection":
             detail = str(exc) or type(exc).__name__
             return failures.unreachable(where=where, provider=provider, model=model, detail=detail)
-        raise exc
+        return None
 
     def _map_error(self, exc: anthropic.AnthropicError, timeout: float) -> ModelError:
         where, provider, model = self._where(), self.provider, self.model

@@ -166,12 +166,15 @@ class BackgroundHttpServer:
     async def _shutdown(self) -> None:
         if self._server is None:
             return
-        self._server.close()  # accept no more; connections accepted just now need a few loop turns
+        # Let connections accepted just now reach their handler first: asyncio (3.11) leaks the socket
+        # of a connection accepted but not yet set up when the server closes. No await between the
+        # last check and close(), so no accept slips in between.
         this = asyncio.current_task()
         for _ in range(100):
             if all(t is this or t in self._connections for t in asyncio.all_tasks()):
                 break
             await asyncio.sleep(0)
+        self._server.close()
         connections = dict(self._connections)
         for task in connections:
             task.cancel()
