@@ -154,6 +154,7 @@ class AgentRuntime:
         tags: Sequence[str] = (),
         metadata: Mapping[str, Any] | None = None,
         llm_config: Mapping[str, Any] | None = None,
+        embedding: str | None = None,
     ) -> AgentRecord:
         """Create an agent. Bad input (an unknown persona, version or label, variables the persona
         needs but were not given, an unknown block or tool) raises and creates nothing."""
@@ -176,6 +177,7 @@ class AgentRuntime:
                 tags=list(tags),
                 metadata=dict(metadata or {}),
                 llm_config=dict(llm_config or {}),
+                embedding=embedding,
                 block_ids=list(block_ids),
             ),
             [_block(b) for b in memory_blocks],
@@ -186,14 +188,19 @@ class AgentRuntime:
     def _create(
         self, agent: AgentRecord, blocks: list[BlockRecord], tool_names: list[str], tool_ids: list[str]
     ) -> AgentRecord:
+        self.check_persona(agent)
+        agent.tool_ids = [*self._builtin_tool_ids(tool_names), *tool_ids]
+        return self.store.create_agent(self.tenant, agent, new_blocks=blocks)
+
+    def check_persona(self, agent: AgentRecord) -> None:
+        """Raise unless the agent's persona binding resolves and its variables cover the persona
+        (unknown persona, version or label; missing variables): fail now, not mid-turn."""
         if agent.persona_name is not None:
             number = agent.persona_version or self.store.get_persona_label(
                 self.tenant, agent.persona_name, agent.persona_label or LATEST
             )
             version = self.store.get_persona_version(self.tenant, agent.persona_name, number)
-            render_check(version.content, agent.persona_vars)  # missing variables fail now, not mid-turn
-        agent.tool_ids = [*self._builtin_tool_ids(tool_names), *tool_ids]
-        return self.store.create_agent(self.tenant, agent, new_blocks=blocks)
+            render_check(version.content, agent.persona_vars)
 
     def _builtin_tool_ids(self, names: Iterable[str]) -> list[str]:
         ids = []
@@ -221,6 +228,16 @@ class AgentRuntime:
     async def delete_agent(self, agent_id: str) -> None:
         async with self._serialised(agent_id):
             await asyncio.to_thread(self.store.delete_agent, self.tenant, agent_id)
+
+    async def reset_messages(self, agent_id: str) -> AgentRecord:
+        """Empty the agent's context window (between turns): its messages stay in recall memory."""
+        async with self._serialised(agent_id):
+
+            def reset() -> AgentRecord:
+                agent = self.store.get_agent(self.tenant, agent_id)
+                return self.store.update_agent(self.tenant, agent_id, context_start_seq=agent.last_seq + 1)
+
+            return await asyncio.to_thread(reset)
 
     # --- messages --------------------------------------------------------------------------------
 

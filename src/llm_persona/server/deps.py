@@ -10,9 +10,9 @@ from llm_persona.agents import AgentRuntime
 from llm_persona.server.auth import tenant_of
 
 
-def runtime(request: Request) -> AgentRuntime:
+async def runtime(request: Request, tenant: Annotated[str, Depends(tenant_of)]) -> AgentRuntime:
     base: AgentRuntime = request.app.state.runtime
-    return base.for_tenant(tenant_of(request))
+    return base.for_tenant(tenant)
 
 
 Runtime = Annotated[AgentRuntime, Depends(runtime)]

@@ -23,7 +23,7 @@ from llm_persona.errors import (
 
 
 def status_for(exc: LLMPersonaError) -> int:
-    if isinstance(exc, LookupError):
+    if isinstance(exc, LookupError) and not isinstance(exc, MissingVariablesError):  # that one is a KeyError
         return 404
     if isinstance(exc, ConflictError):
         return 409

@@ -11,6 +11,7 @@ class ServerSettings:
     db_url: str | None = None  # None: the store's default (SQLite file under ~/.llm-persona)
     personas: str | None = None  # a persona file or folder, synced into the store on start
     max_steps: int = 10
+    ping_interval: float = 30.0  # seconds a stream may stay silent before a keep-alive ping
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -18,4 +19,5 @@ class ServerSettings:
             db_url=os.environ.get("LLM_PERSONA_DB_URL") or None,
             personas=os.environ.get("LLM_PERSONA_PERSONAS") or None,
             max_steps=int(os.environ.get("LLM_PERSONA_MAX_STEPS", "10")),
+            ping_interval=float(os.environ.get("LLM_PERSONA_PING_INTERVAL", "30")),
         )

@@ -64,17 +64,25 @@ class PassagesRepo(StoreBase):
         *,
         tags: Sequence[str] | None = None,
         match_all_tags: bool = False,
+        query: str | None = None,
         after: str | None = None,
         before: str | None = None,
         limit: int | None = None,
         order: str = "asc",
     ) -> list[PassageRecord]:
-        """The agent's passages in creation order; `after`/`before` are passage ids (see `base.page`)."""
+        """The agent's passages in creation order; `after`/`before` are passage ids (see `base.page`).
+
+        `query` keeps the passages containing any of its words (any case), still in creation order.
+        """
+        where = _where(tenant, agent_id, tags, match_all_tags)
+        match = keyword_match(passages.c.text, query) if query else None
+        if match is not None:
+            where.append(match[0])
         with self._read() as conn:
             require_agent(conn, tenant, agent_id)
             cursors = [self._cursor(conn, tenant, agent_id, pid) for pid in (after, before)]
             stmt, reverse = page(
-                select(*PASSAGE_COLUMNS).where(*_where(tenant, agent_id, tags, match_all_tags)),
+                select(*PASSAGE_COLUMNS).where(*where),
                 passages.c.pk,
                 after=cursors[0],
                 before=cursors[1],

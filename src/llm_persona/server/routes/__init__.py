@@ -2,6 +2,14 @@
 
 from fastapi import APIRouter
 
-from llm_persona.server.routes import health
+from llm_persona.server.routes import agents, archival, blocks, health, messages, personas, tools
 
-ROUTERS: list[APIRouter] = [health.router]
+ROUTERS: list[APIRouter] = [
+    health.router,
+    agents.router,
+    messages.router,
+    blocks.router,
+    tools.router,
+    archival.router,
+    personas.router,
+]

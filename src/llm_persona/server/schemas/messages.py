@@ -251,7 +251,9 @@ class LettaRequest(RequestModel):
     max_steps: int | None = Field(default=None, ge=1, le=1000)
     streaming: bool = False
     stream_tokens: bool = False
-    include_pings: bool = False
+    include_pings: bool = Field(
+        default=True, description="Send keep-alive pings while a stream is quiet (streaming only)."
+    )
     include_return_message_types: list[MessageType] | None = None
     include_compaction_messages: bool = False
 

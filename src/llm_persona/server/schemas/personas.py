@@ -65,7 +65,7 @@ class FieldChange(WireModel):
 
 
 class PersonaDiff(WireModel):
-    """`GET /v1/personas/{name}/diff?old=1&new=2` (versions or labels)."""
+    """`GET /v1/personas/{name}/diff?a=1&b=production` (version numbers or labels)."""
 
     name: str
     old: int
