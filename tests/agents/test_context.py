@@ -209,3 +209,18 @@ async def test_messages_added_by_another_runtime_join_the_cached_context(store: 
     await a.send(agent.id, "a again")
     seen = [m.content for m in first.requests[-1].messages[1:]]
     assert seen == ["from a", "one", "from b", "two", "a again"]
+
+
+async def test_drift_flags_an_agent_whose_label_was_deleted(store: Store, registry: PersonaRegistry) -> None:
+    runtime = AgentRuntime(store, personas=registry, models=lambda handle: ScriptedModel([]))
+    agent = await runtime.create_agent(
+        name="orphan",
+        persona="Maya",
+        persona_label="production",
+        persona_vars={"user_name": "A"},
+        model="scripted/t",
+    )
+    store.delete_persona_label("default", "Maya", "production")
+    assert [(d.agent_id, d.current_version, d.follows) for d in runtime.drift()] == [
+        (agent.id, None, "label production")
+    ]

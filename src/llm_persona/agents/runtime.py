@@ -68,7 +68,7 @@ class DriftEntry:
     agent_name: str
     persona: str
     served_version: int | None  # None: the agent has not taken a step yet
-    current_version: int
+    current_version: int | None  # None: what it follows no longer exists (a deleted label)
     follows: str  # "version 3", "label production" or "latest"
 
 
@@ -124,12 +124,17 @@ class AgentRuntime:
                 if agent.persona_label
                 else LATEST
             )
-            current = agent.persona_version or self.store.get_persona_label(
-                self.tenant, agent.persona_name, agent.persona_label or LATEST
-            )
+            current: int | None = agent.persona_version
+            if current is None:
+                try:
+                    current = self.store.get_persona_label(
+                        self.tenant, agent.persona_name, agent.persona_label or LATEST
+                    )
+                except LookupError:  # the label was deleted: the agent cannot take a step; report it
+                    current = None
             last = self.store.list_steps(self.tenant, agent.id, limit=1, order="desc")
             served = last[0].persona_version if last else None
-            if served != current:
+            if current is None or served != current:
                 out.append(DriftEntry(agent.id, agent.name, agent.persona_name, served, current, follows))
         return out
 

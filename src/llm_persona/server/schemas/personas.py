@@ -82,5 +82,7 @@ class DriftEntry(WireModel):
     agent_name: str
     persona: str
     served_version: int | None = Field(description="None: the agent has not taken a step yet.")
-    current_version: int
+    current_version: int | None = Field(
+        description="The version it would get now; null when the label it follows was deleted."
+    )
     follows: str = Field(description="'version 3', 'label production' or 'latest'.")
