@@ -3,6 +3,10 @@
 Also any OpenAI-compatible server (Ollama, vLLM, llama.cpp, LM Studio): pass `base_url`, or set
 OPENAI_BASE_URL. The key comes from `api_key` or OPENAI_API_KEY, exactly as the SDK reads them.
 The SDK's own retries are off; `RetryingModel` retries once, for every provider alike.
+
+Requests go through the SDK client's `post()` with the JSON body `openai_wire` built: the SDK's
+typed `chat.completions.create()` re-walks every message of the body against its TypedDicts, which
+costs about 0.15 ms a message (60 ms for a 400-message history) and adds nothing to a plain dict.
 """
 
 from __future__ import annotations
@@ -10,9 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 
 from llm_persona.errors import ModelBadRequestError, ModelError
 from llm_persona.llm import failures
@@ -51,9 +55,13 @@ class OpenAIModel(Model):
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         params = chat_params(request, self.model, max_tokens_field=self.max_tokens_field)
-        completions: Any = self._connect().chat.completions
         try:
-            completion = await completions.create(**params, timeout=request.settings.timeout)
+            completion = await self._connect().post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=params,
+                options={"timeout": request.settings.timeout},
+            )
             return parse_completion(as_json(completion), fallback_model=self.model)
         except openai.OpenAIError as exc:
             raise self._map_error(exc, request.settings.timeout) from exc
@@ -63,9 +71,15 @@ class OpenAIModel(Model):
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         params = chat_params(request, self.model, max_tokens_field=self.max_tokens_field)
         params.update(stream=True, stream_options={"include_usage": True})
-        completions: Any = self._connect().chat.completions
         try:
-            chunks = await completions.create(**params, timeout=request.settings.timeout)
+            chunks = await self._connect().post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=params,
+                options={"timeout": request.settings.timeout},
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
         except openai.OpenAIError as exc:
             raise self._map_error(exc, request.settings.timeout) from exc
         accumulator = StreamAccumulator(fallback_model=self.model)
