@@ -16,7 +16,9 @@ def sdk(url: str) -> Letta:
 
 
 def test_restart_keeps_agents_memory_and_history(store_url: str, registry: PersonaRegistry) -> None:
-    model = ScriptedModel([[tool_call("memory_insert", label="human", new_str="Likes tea")], "Noted.", "Hi again."])
+    model = ScriptedModel(
+        [[tool_call("memory_insert", label="human", new_str="Likes tea")], "Noted.", "Hi again."]
+    )
     with Store.open(store_url) as store:
         first = start_server(AgentRuntime(store, personas=registry, models=lambda h: model), model, store)
         with sdk(first.url) as client:
@@ -38,8 +40,15 @@ def test_restart_keeps_agents_memory_and_history(store_url: str, registry: Perso
                 human = client.agents.blocks.retrieve("human", agent_id=agent.id)
                 assert human.value == "Name: Sam\nLikes tea"
                 kinds = [m.message_type for m in client.agents.messages.list(agent.id, order="asc")]
-                assert kinds == ["user_message", "tool_call_message", "tool_return_message", "assistant_message"]
-                reply = client.agents.messages.create(agent.id, messages=[{"role": "user", "content": "hello"}])
+                assert kinds == [
+                    "user_message",
+                    "tool_call_message",
+                    "tool_return_message",
+                    "assistant_message",
+                ]
+                reply = client.agents.messages.create(
+                    agent.id, messages=[{"role": "user", "content": "hello"}]
+                )
                 assert reply.stop_reason.stop_reason == "end_turn"
             seen = [(m.role, m.content) for m in model.requests[-1].messages[1:]]
             assert seen[0] == ("user", "I like tea")
