@@ -1,1 +1,2 @@
-"""Benchmarks: one module per subject, each run with `python -m bench.NAME` from the repository root."""
+"""Benchmarks: `python -m bench` runs every section (`--quick`, `--only SECTION`); each module also
+runs on its own with `python -m bench.NAME`, from the repository root."""

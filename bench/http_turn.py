@@ -1,73 +1,38 @@
 """One message through HTTP: `POST /v1/agents/{id}/messages` against a server speaking Letta's API.
 
-Run from the repository root: python -m bench.http_turn  [--messages 200] [--target URL --model HANDLE]
+Run from the repository root: python -m bench.http_turn  [--messages 500] [--no-pg]
+                                                         [--target URL --model HANDLE [--api-key KEY]]
 
-Without --target it starts llm-persona in this process (uvicorn on 127.0.0.1, SQLite in a temp
-folder) with its model pointed at the project's fake OpenAI server (instant answers, the real wire
-protocol), so the figure is our server, our runtime and the database. With --target it measures any
-server that speaks the Letta /v1 API (e.g. a Letta 0.16 server) with the model handle you give; that
-server must reach a model itself (point it at `python -m llm_persona.testing.fake_openai` for the
-same instant fake). The baseline, measured in the same run against the same server, is
-`GET /v1/health/`: the HTTP round trip alone.
+It starts `llm-persona serve` in a process of its own (as in production) on SQLite, then on
+PostgreSQL (a throwaway database), with its OpenAI provider pointed at the project's fake OpenAI
+server (`python -m bench.fake_openai`, instant answers, the real wire protocol, in a third
+process), so the figure is our server, our runtime and the database. With --target it also
+measures another server that speaks the Letta /v1 API (e.g. a Letta 0.16 server) with the model
+handle you give, and prints llm-persona / peer ratios; that server must reach a model itself
+(point it at `python -m bench.fake_openai --port 8399` for the same instant fake). The baseline,
+measured in the same run against the same server, is `GET /v1/health/`: the HTTP round trip alone.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import socket
-import statistics
-import tempfile
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 
+from bench._procs import PG_DEFAULT, Peer, Process, database, serve, using_fake
+from bench._report import Block, Row, Table, median_p99, show
+from bench.turn import ENGINES
 
-def stats(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-
-
-@contextmanager
-def local_server() -> Iterator[str]:
-    """llm-persona on a free port, SQLite in a temp folder, OpenAI provider on the fake server."""
-    import uvicorn
-
-    from llm_persona.agents import AgentRuntime
-    from llm_persona.server.app import create_app
-    from llm_persona.store import Store
-    from llm_persona.testing import FakeOpenAIServer
-
-    with FakeOpenAIServer(record=False) as fake, tempfile.TemporaryDirectory() as tmp:
-        os.environ["OPENAI_BASE_URL"] = fake.base_url
-        os.environ["OPENAI_API_KEY"] = "sk-bench"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        store = Store.open(f"sqlite:///{Path(tmp) / 'bench.db'}")
-        config = uvicorn.Config(
-            create_app(AgentRuntime(store)), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-        )
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        while not server.started:
-            time.sleep(0.01)
-        try:
-            yield f"http://127.0.0.1:{port}"
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
-            store.close()
+MODEL = "openai/fake-model"
 
 
-def measure(url: str, model: str, count: int, api_key: str | None) -> dict[str, tuple[float, float]]:
-    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+def measure(
+    url: str, model: str, count: int, headers: dict[str, str] | None = None
+) -> dict[str, list[float]]:
+    """Milliseconds of `count` messages to one new agent, each followed by a GET /v1/health/."""
+    with httpx.Client(base_url=url, headers=headers or {}, timeout=120) as http:
         created = http.post(
             "/v1/agents/",
             json={
@@ -79,9 +44,10 @@ def measure(url: str, model: str, count: int, api_key: str | None) -> dict[str, 
         )
         created.raise_for_status()
         agent_id = created.json()["id"]
-        body = {"messages": [{"role": "user", "content": "hello"}]}
         for _ in range(5):  # warm up
-            http.post(f"/v1/agents/{agent_id}/messages", json=body).raise_for_status()
+            http.post(
+                f"/v1/agents/{agent_id}/messages", json={"messages": [{"role": "user", "content": "hello"}]}
+            ).raise_for_status()
         turns, health = [], []
         for i in range(count):
             started = time.perf_counter()
@@ -95,37 +61,75 @@ def measure(url: str, model: str, count: int, api_key: str | None) -> dict[str, 
             health.append((time.perf_counter() - started) * 1000)
         http.delete(f"/v1/agents/{agent_id}")
     return {
-        "message, first 25": stats(turns[:25]),
-        f"message, all {count}": stats(turns),
-        "message, last 25": stats(turns[-25:]),
-        "baseline: GET /v1/health/": stats(health),
+        "message, first 25": turns[:25],
+        f"message, all {count:,}": turns,
+        "message, last 25": turns[-25:],
+        "GET /v1/health/": health,
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--messages", type=int, default=200)
-    parser.add_argument(
-        "--target", help="URL of a server speaking Letta's /v1 API (default: llm-persona here)"
-    )
-    parser.add_argument("--model", default="openai/fake-model", help="model handle the agent uses")
-    parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"))
-    args = parser.parse_args()
+def _block(table: Table, heading: str, samples: dict[str, list[float]]) -> Block:
+    block = table.block(heading)
+    for label, values in samples.items():
+        block.add(Row.of(label, values, baseline=label.startswith("GET")))
+    return block
 
-    if args.target:
-        figures = measure(args.target, args.model, args.messages, args.api_key)
-        who = args.target
-    else:
-        with local_server() as url:
-            figures = measure(url, args.model, args.messages, None)
-        who = "llm-persona (in process, SQLite, fake OpenAI server)"
-    print(f"POST /v1/agents/{{id}}/messages, {args.messages} messages, {who}; times in ms\n")
-    print(f"{'':32} {'median':>8} {'p99':>8} {'median x baseline':>18}")
-    base = figures["baseline: GET /v1/health/"][0]
-    for label, (median, p99) in figures.items():
-        print(f"  {label:30} {median:8.2f} {p99:8.2f} {median / base:17.1f}x")
+
+def compare(table: Table, ours: dict[str, dict[str, list[float]]], peer: dict[str, list[float]]) -> None:
+    """A block of llm-persona / peer ratios (median and p99) for each of our engines."""
+    block = table.block("llm-persona / peer (below 1: llm-persona is faster)")
+    for engine, samples in ours.items():
+        for label, values in samples.items():
+            if label in peer:
+                ours_median, ours_p99 = median_p99(values)
+                peer_median, peer_p99 = median_p99(peer[label])
+                block.add(Row(f"{engine}: {label}", ours_median / peer_median, ours_p99 / peer_p99, "x"))
+
+
+def run(
+    messages: int = 500,
+    engines: tuple[str, ...] = ("sqlite", "postgresql"),
+    pg: str = PG_DEFAULT,
+    fake: Process | None = None,
+    peer: Peer | None = None,
+) -> Table:
+    table = Table(
+        f"one turn through HTTP: POST /v1/agents/{{id}}/messages, {messages:,} messages, one at a time"
+    )
+    ours: dict[str, dict[str, list[float]]] = {}
+    with using_fake(fake) as model_server:
+        for engine in engines:
+            with database(engine, pg) as db, serve(db, model_server.url) as server:
+                ours[ENGINES[engine]] = samples = measure(server.url, MODEL, messages)
+            _block(table, f"llm-persona serve, {ENGINES[engine]}, model {MODEL} (instant fake)", samples)
+    if peer is not None:
+        peer_samples = measure(peer.url, peer.model, messages, peer.headers)
+        _block(table, f"{peer.name}, model {peer.model}", peer_samples)
+        compare(table, ours, peer_samples)
+    table.notes.append(
+        "Server, fake model and this client each run in a process of their own. Baseline: GET /v1/health/ "
+        "on the same server in the same run, the HTTP round trip alone."
+    )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.http_turn",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--messages", type=int, default=500)
+    parser.add_argument(
+        "--pg", default=PG_DEFAULT, help="PostgreSQL server URL (a throwaway database is made)"
+    )
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--target", help="URL of another server speaking Letta's /v1 API, measured too")
+    parser.add_argument("--model", default=MODEL, help="model handle the peer's agents use")
+    parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"), help="the peer's API key")
+    args = parser.parse_args(argv)
+    peer = Peer(args.target, args.model, args.api_key) if args.target else None
+    show(run(args.messages, ("sqlite",) if args.no_pg else ("sqlite", "postgresql"), args.pg, peer=peer))
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import gc
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from bench._report import Row, Table, show
 from llm_persona import Persona, PersonaRegistry, validate_file
 
 #: Share of all personas at each depth: roots, then children, grandchildren, great-grandchildren.
@@ -116,18 +116,18 @@ def _child(rng: random.Random, parent: str, name: str) -> dict[str, Any]:
 # --- timing -----------------------------------------------------------------------------------------
 
 
-def best_seconds(run: Callable[[], object], repeat: int) -> float:
-    """The fastest of `repeat` runs of `run`, in seconds."""
+def run_seconds(run: Callable[[], object], repeat: int) -> list[float]:
+    """The wall time of each of `repeat` runs of `run`, in seconds."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return times
 
 
-def per_call_us(items: list[Any], call: Callable[[Any], object], rounds: int) -> tuple[float, float]:
-    """(median, p99) in microseconds of `call(item)` over every item, `rounds` times, with GC paused."""
+def per_call_us(items: list[Any], call: Callable[[Any], object], rounds: int) -> list[float]:
+    """The time of `call(item)` in microseconds, for every item, `rounds` times, with GC paused."""
     for item in items[:100]:
         call(item)  # warm up
     samples: list[int] = []
@@ -142,8 +142,7 @@ def per_call_us(items: list[Any], call: Callable[[Any], object], rounds: int) ->
                 samples.append(clock() - start)
     finally:
         gc.enable()
-    samples.sort()
-    return statistics.median(samples) / 1000, samples[int(0.99 * (len(samples) - 1))] / 1000
+    return [ns / 1000 for ns in samples]
 
 
 def seed_loop(text: str) -> PersonaRegistry:
@@ -154,29 +153,27 @@ def seed_loop(text: str) -> PersonaRegistry:
     return registry
 
 
-# --- report -----------------------------------------------------------------------------------------
+# --- the section ------------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.personas", description=__doc__.splitlines()[0])
-    parser.add_argument("--personas", type=int, default=10_000, help="how many personas (default 10000)")
-    parser.add_argument("--rounds", type=int, default=3, help="render passes over every persona")
-    parser.add_argument("--repeat", type=int, default=2, help="runs of each whole-file step (best kept)")
-    args = parser.parse_args(argv)
-
-    data = generate(args.personas)
+def run(count: int = 10_000, rounds: int = 3, repeat: int = 3) -> Table:
+    """Load a `count`-persona file `repeat` times each way, render every persona `rounds` times."""
+    data = generate(count)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "personas.yaml"
         text = yaml.dump(data, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
         path.write_text(text, encoding="utf-8")
         load_rows = [
-            ("yaml.safe_load (baseline)", best_seconds(lambda: yaml.safe_load(text), args.repeat)),
-            ("yaml.load, C loader", best_seconds(lambda: yaml.load(text, Loader=FAST_LOADER), args.repeat)),
-            ("seed loop: safe_load + define", best_seconds(lambda: seed_loop(text), args.repeat)),
-            ("validate_file", best_seconds(lambda: validate_file(path), args.repeat)),
-            (
+            Row.of("yaml.safe_load", run_seconds(lambda: yaml.safe_load(text), repeat), "s", baseline=True),
+            Row.of(
+                "yaml.load, C loader", run_seconds(lambda: yaml.load(text, Loader=FAST_LOADER), repeat), "s"
+            ),
+            Row.of("seed loop: safe_load + define", run_seconds(lambda: seed_loop(text), repeat), "s"),
+            Row.of("validate_file", run_seconds(lambda: validate_file(path), repeat), "s"),
+            Row.of(
                 "from_file: load+validate+define",
-                best_seconds(lambda: PersonaRegistry.from_file(path), args.repeat),
+                run_seconds(lambda: PersonaRegistry.from_file(path), repeat),
+                "s",
             ),
         ]
         registry = PersonaRegistry.from_file(path)
@@ -197,15 +194,22 @@ def main(argv: list[str] | None = None) -> None:
         for p in resolved
     ]
     render_rows = [
-        ("seed f-string render (baseline)", per_call_us(seeds, SeedPersona.build_system_prompt, args.rounds)),
-        ("get()", per_call_us(names, registry.get, args.rounds)),
-        (
-            "build_system_prompt()",
-            per_call_us(resolved, lambda p: p.build_system_prompt(**VARIABLES), args.rounds),
+        Row.of(
+            "seed f-string render",
+            per_call_us(seeds, SeedPersona.build_system_prompt, rounds),
+            "µs",
+            baseline=True,
         ),
-        (
+        Row.of("get()", per_call_us(names, registry.get, rounds), "µs"),
+        Row.of(
+            "build_system_prompt()",
+            per_call_us(resolved, lambda p: p.build_system_prompt(**VARIABLES), rounds),
+            "µs",
+        ),
+        Row.of(
             "get() + build_system_prompt()",
-            per_call_us(names, lambda n: registry.get(n).build_system_prompt(**VARIABLES), args.rounds),
+            per_call_us(names, lambda n: registry.get(n).build_system_prompt(**VARIABLES), rounds),
+            "µs",
         ),
     ]
 
@@ -214,22 +218,28 @@ def main(argv: list[str] | None = None) -> None:
         parent = data[name].get("parent")
         depth[name] = depth[parent] + 1 if parent else 0
     with_vars = sum(1 for p in resolved if p.variables)
-    print(
-        f"llm-persona personas bench: {len(names):,} personas ({sum(d == 0 for d in depth.values()):,} roots, "
-        f"children up to {max(depth.values())} levels deep, {with_vars:,} with variables of their own or inherited), "
-        f"file {len(text.encode()) / 1e6:.1f} MB; Python {sys.version.split()[0]}"
+    table = Table(
+        f"persona: load + render {len(names):,} personas with inheritance "
+        f"({sum(d == 0 for d in depth.values()):,} roots, up to {max(depth.values())} levels deep, "
+        f"{len(text.encode()) / 1e6:.1f} MB of YAML)"
     )
-    print()
-    base = load_rows[0][1]
-    print(f"{'whole file':<36}{'seconds':>10}{'x baseline':>12}")
-    for label, seconds in load_rows:
-        print(f"  {label:<34}{seconds:>10.3f}{seconds / base:>11.1f}x")
-    print()
-    base_median, base_p99 = render_rows[0][1]
-    samples = f"{len(names):,} personas x {args.rounds}"
-    print(f"{'per persona (' + samples + ')':<36}{'median µs':>10}{'p99 µs':>10}{'median x':>10}{'p99 x':>8}")
-    for label, (median, p99) in render_rows:
-        print(f"  {label:<34}{median:>10.1f}{p99:>10.1f}{median / base_median:>9.1f}x{p99 / base_p99:>7.1f}x")
+    table.block(f"whole file, {repeat} run(s) each").rows.extend(load_rows)
+    table.block(f"per persona, {len(names):,} personas x {rounds}").rows.extend(render_rows)
+    table.notes.append(
+        f"{with_vars:,} personas have variables of their own or inherited. Baselines: yaml.safe_load of "
+        "the file (what the seed does before its define loop); the seed's f-string build_system_prompt."
+    )
+    return table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.personas", description=__doc__.splitlines()[0])
+    parser.add_argument("--personas", type=int, default=10_000, help="how many personas (default 10000)")
+    parser.add_argument("--rounds", type=int, default=3, help="render passes over every persona")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each whole-file step")
+    args = parser.parse_args(argv)
+    print(f"Python {sys.version.split()[0]}\n")
+    show(run(args.personas, args.rounds, args.repeat))
 
 
 if __name__ == "__main__":

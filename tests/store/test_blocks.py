@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from llm_persona.errors import AgentNotFoundError, BlockLimitError, BlockNotFoundError, ConflictError
-from llm_persona.store import BlockRecord, Store
+from llm_persona.store import BlockRecord, Store, UnstorableValueError
 
 from .helpers import OTHER, TENANT, new_agent
 
@@ -170,3 +170,16 @@ def test_other_tenants_cannot_see_or_use_a_block(store: Store) -> None:
         with pytest.raises(BlockNotFoundError):
             call()
     assert store.get_block(TENANT, block.id) == block
+
+
+def test_a_number_the_database_cannot_hold_is_an_unstorable_value_error(store: Store) -> None:
+    """SQLite stops at 64 bits (an OverflowError from the driver), PostgreSQL's INTEGER at 32 (a
+    DataError): both are the caller's value at fault, not the database, and write nothing."""
+    block = store.create_block(TENANT, BlockRecord(label="human"))
+    for call in (
+        lambda: store.create_block(TENANT, BlockRecord(label="x", limit=2**64)),
+        lambda: store.update_block(TENANT, block.id, limit=2**64),
+    ):
+        with pytest.raises(UnstorableValueError, match="cannot store a value"):
+            call()
+    assert store.list_blocks(TENANT) == [block]

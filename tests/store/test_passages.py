@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from llm_persona.store import PassageNotFoundError, PassageRecord, Store
+from llm_persona.store import PassageNotFoundError, PassageRecord, Store, UnstorableValueError
 
 from .helpers import OTHER, TENANT, new_agent
 
@@ -113,3 +113,11 @@ def test_unknown_foreign_and_other_tenant_passages_are_not_found(store: Store) -
         with pytest.raises(LookupError):
             call()
     assert store.get_passage(TENANT, other.id, theirs.id) == theirs
+
+
+def test_a_date_past_year_9999_in_utc_is_an_unstorable_value_error(store: Store) -> None:
+    agent = new_agent(store)
+    late = datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-14)))  # year 10000 in UTC
+    with pytest.raises(UnstorableValueError, match="cannot store a value"):
+        store.insert_passages(TENANT, agent.id, [PassageRecord(text="x", created_at=late)])
+    assert store.count_passages(TENANT, agent.id) == 0

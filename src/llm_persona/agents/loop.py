@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -89,16 +90,21 @@ class Turn:
         error: str | None = None
         while True:
             steps += 1
+            outcome: _StepOutcome | None = None
             try:
-                outcome = await self._step(pending)
+                async with aclosing(self._step(pending)) as step:
+                    async for item in step:
+                        if isinstance(item, _StepOutcome):
+                            outcome = item
+                        else:
+                            yield item  # a piece of the reply, as the model sends it
             except ModelError as exc:
                 stop = ev.INVALID_LLM_RESPONSE if isinstance(exc, ModelResponseError) else ev.LLM_API_ERROR
                 error = str(exc)
                 for message in await self._commit_failed_step(pending, exc):
                     yield ev.MessageCommitted(message)
                 break
-            for event in outcome.deltas:
-                yield event
+            assert outcome is not None, "a step ends with its outcome"
             for message in outcome.committed:
                 yield ev.MessageCommitted(message)
             pending = []
@@ -111,7 +117,10 @@ class Turn:
 
     # --- one step --------------------------------------------------------------------------------
 
-    async def _step(self, inputs: list[MessageRecord]) -> _StepOutcome:
+    async def _step(
+        self, inputs: list[MessageRecord]
+    ) -> AsyncGenerator[ev.TextDelta | ev.ToolCallDelta | _StepOutcome, None]:
+        """One step: with `stream_tokens`, the reply's pieces as they arrive; last, what it committed."""
         persona, system, cache_prefix, memory = await asyncio.to_thread(self._prepare)
         tools = self._tool_schemas()
         if self._over_window(system, tools, inputs):
@@ -119,14 +128,32 @@ class Turn:
         chat = [ChatMessage.system(system), *self.context.chat(), *InContext(inputs).chat()]
         started = time.perf_counter()
         assistant_id = new_id("message")
-        deltas: list[ev.TurnEvent] = []
         request = ModelRequest(chat, tools, self._settings(), cache_prefix)
+        response: ModelResponse | None = None
         if self.options.stream_tokens:
-            response = await self._stream(request, assistant_id, deltas)
+            async with aclosing(self._stream(request, assistant_id)) as pieces:
+                async for item in pieces:
+                    if isinstance(item, ModelResponse):
+                        response = item
+                    else:
+                        yield item
+            if response is None:
+                raise ModelResponseError(
+                    "The model's stream ended without a response.", model=self.model.handle
+                )
         else:
             response = await self.model.request(request)
         latency = (time.perf_counter() - started) * 1000
         self.usage = self.usage + response.usage
+        if not (response.text or "").strip() and not response.tool_calls:
+            # Storing it would put an assistant message with nothing in it into every later request,
+            # which providers reject (OpenAI: content is required without tool calls).
+            raise ModelResponseError(
+                f"{self.model.handle} answered with no text and no tool calls (finish reason "
+                f"{response.finish_reason!r}); the reply was not stored. Send the message again; if this "
+                "repeats, check the model's max_tokens and content filter.",
+                model=self.model.handle,
+            )
 
         step = StepRecord(
             agent_id=self.agent.id,
@@ -151,7 +178,7 @@ class Turn:
         messages = [*inputs, assistant, *results]
         committed = await asyncio.to_thread(self._commit, step, messages, memory, system)
         self._advance(committed)
-        return _StepOutcome(deltas, committed, continues=bool(response.tool_calls))
+        yield _StepOutcome(committed, continues=bool(response.tool_calls))
 
     def _prepare(self) -> tuple[ServedPersona | None, str, str, WorkingMemory]:
         """Resolve the persona and reuse the compiled system prompt unless memory or persona changed."""
@@ -223,18 +250,23 @@ class Turn:
         self._advance(committed)
         return committed
 
-    async def _stream(self, request: ModelRequest, message_id: str, out: list[ev.TurnEvent]) -> ModelResponse:
-        response: ModelResponse | None = None
-        async for event in self.model.stream(request):
-            if isinstance(event, TextDelta):
-                out.append(ev.TextDelta(message_id, event.text))
-            elif isinstance(event, ToolCallDelta):
-                out.append(ev.ToolCallDelta(message_id, event.id, event.name, event.arguments))
-            elif isinstance(event, ResponseDone):
-                response = event.response
-        if response is None:
-            raise ModelResponseError("The model's stream ended without a response.", model=self.model.handle)
-        return response
+    async def _stream(
+        self, request: ModelRequest, message_id: str
+    ) -> AsyncGenerator[ev.TextDelta | ev.ToolCallDelta | ModelResponse, None]:
+        """The model's stream as turn events, as they arrive; last, the whole response."""
+        events = self.model.stream(request)
+        try:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    yield ev.TextDelta(message_id, event.text)
+                elif isinstance(event, ToolCallDelta):
+                    yield ev.ToolCallDelta(message_id, event.id, event.name, event.arguments)
+                elif isinstance(event, ResponseDone):
+                    yield event.response
+        finally:  # also when the turn's consumer stops early: close the provider's stream now
+            aclose = getattr(events, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def _advance(self, committed: list[MessageRecord]) -> None:
         """Take in a committed step: position and context move together (a cache relies on it)."""
@@ -264,6 +296,14 @@ class Turn:
         )
         response = await self.model.request(request)
         self.usage = self.usage + response.usage
+        if not (response.text or "").strip():
+            # An empty summary would stand in for everything folded so far, earlier summaries too.
+            raise ModelResponseError(
+                f"{self.model.handle} answered the request to summarise older messages with no text "
+                f"(finish reason {response.finish_reason!r}); nothing was folded. Send the message again; "
+                "if this repeats, check the model's max_tokens and content filter.",
+                model=self.model.handle,
+            )
         summary = MessageRecord(role="summary", content=(response.text or "").strip())
         step = StepRecord(
             agent_id=self.agent.id, model=response.model or self.model.handle, stop_reason="summarised"
@@ -373,6 +413,5 @@ class Turn:
 
 @dataclass
 class _StepOutcome:
-    deltas: list[ev.TurnEvent]
     committed: list[MessageRecord]
     continues: bool

@@ -12,12 +12,12 @@ from typing import Annotated
 import typer
 
 from llm_persona import __version__
-from llm_persona.cli import db, keys, personas, serve
+from llm_persona.cli import chat, db, keys, personas, serve
 from llm_persona.cli._shared import ErrorsAsMessages
 
 __all__ = ["app", "main"]
 
-_COMMAND_MODULES = (personas, db, keys, serve)
+_COMMAND_MODULES = (personas, db, keys, serve, chat)
 
 app = typer.Typer(
     name="llm-persona",

@@ -29,6 +29,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from llm_persona.agents import AgentRuntime
 from llm_persona.agents.tools.builtin import BUILTIN_TOOLS
 from llm_persona.errors import AgentError
+from llm_persona.server.schemas.agents import typed_settings
+from llm_persona.server.schemas.common import MAX_INT, UTCDatetime, check_storable
 from llm_persona.server.schemas.tools import schema_from_source
 from llm_persona.store import DEFAULT_BLOCK_LIMIT, AgentRecord, MessageRecord, ToolRecord, new_id
 from llm_persona.store.records import DEFAULT_RETURN_CHAR_LIMIT
@@ -49,7 +51,7 @@ class FileBlock(_FileModel):
     id: str
     label: str = Field(min_length=1)
     value: str = ""
-    limit: int = Field(default=DEFAULT_BLOCK_LIMIT, gt=0)
+    limit: int = Field(default=DEFAULT_BLOCK_LIMIT, gt=0, le=MAX_INT)
     description: str | None = None
     read_only: bool = False
     metadata: dict[str, Any] = Field(default_factory=dict)
@@ -71,7 +73,7 @@ class FileTool(_FileModel):
     source_code: str | None = None
     json_schema: dict[str, Any] = Field(default_factory=dict)
     tags: list[str] = Field(default_factory=list)
-    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, gt=0)
+    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, gt=0, le=MAX_INT)
 
     @property
     def builtin(self) -> bool:
@@ -105,7 +107,7 @@ class FileMessage(_FileModel):
     tool_status: Literal["success", "error"] | None = None
     reasoning: str | None = None
     otid: str | None = None
-    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    created_at: UTCDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
 
 class FileAgent(_FileModel):
@@ -119,7 +121,7 @@ class FileAgent(_FileModel):
     metadata: dict[str, Any] = Field(default_factory=dict)
     llm_config: dict[str, Any] = Field(default_factory=dict)
     persona: str | None = None
-    persona_version: int | None = Field(default=None, ge=1)
+    persona_version: int | None = Field(default=None, ge=1, le=MAX_INT)
     persona_label: str | None = None
     persona_vars: dict[str, Any] = Field(default_factory=dict)
     block_ids: list[str] = Field(default_factory=list)
@@ -131,6 +133,11 @@ class FileAgent(_FileModel):
     @classmethod
     def _handle(cls, handle: str | None) -> str | None:
         return check_handle(handle)
+
+    @field_validator("llm_config")
+    @classmethod
+    def _settings_typed(cls, config: dict[str, Any]) -> dict[str, Any]:
+        return typed_settings(config)
 
     @model_validator(mode="after")
     def _one_binding(self) -> FileAgent:
@@ -189,10 +196,18 @@ def parse(data: bytes) -> AgentFile:
         raw = json.loads(data)
         if isinstance(raw, str):  # encoded twice
             raw = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except ValueError as exc:  # not JSON, not UTF-8, or a number too long to read
         raise AgentFileError(
             f"The agent file is not JSON ({exc}); upload a file made by GET .../export."
         ) from exc
+    except RecursionError as exc:
+        raise AgentFileError(
+            "The agent file nests objects and arrays too deeply to read; upload a file made by GET .../export."
+        ) from exc
+    try:
+        check_storable(raw)
+    except ValueError as exc:
+        raise AgentFileError(f"The agent file cannot be imported: {exc}") from exc
     if not isinstance(raw, dict) or raw.get("format") != FORMAT:
         raise AgentFileError(
             f'This is not an llm-persona agent file: it needs "format": "{FORMAT}". '

@@ -12,6 +12,7 @@ class ServerSettings:
     personas: str | None = None  # a persona file or folder, synced into the store on start
     max_steps: int = 10
     ping_interval: float = 30.0  # seconds a stream may stay silent before a keep-alive ping
+    max_body_bytes: int = 16 * 1024 * 1024  # a larger request body is a 413 (agent files: 50 MiB)
 
     @classmethod
     def from_env(cls) -> ServerSettings:
@@ -20,4 +21,5 @@ class ServerSettings:
             personas=os.environ.get("LLM_PERSONA_PERSONAS") or None,
             max_steps=int(os.environ.get("LLM_PERSONA_MAX_STEPS", "10")),
             ping_interval=float(os.environ.get("LLM_PERSONA_PING_INTERVAL", "30")),
+            max_body_bytes=int(os.environ.get("LLM_PERSONA_MAX_BODY_BYTES", str(16 * 1024 * 1024))),
         )

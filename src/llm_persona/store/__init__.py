@@ -10,7 +10,12 @@ Importing this package imports SQLAlchemy; `import llm_persona` does not import 
 """
 
 from llm_persona.store.base import UNSET, Unset
-from llm_persona.store.errors import MessageNotFoundError, PassageNotFoundError, StepNotFoundError
+from llm_persona.store.errors import (
+    MessageNotFoundError,
+    PassageNotFoundError,
+    StepNotFoundError,
+    UnstorableValueError,
+)
 from llm_persona.store.migrate import head_revision, upgrade
 from llm_persona.store.records import (
     DEFAULT_BLOCK_LIMIT,
@@ -44,6 +49,7 @@ __all__ = [
     "Store",
     "ToolRecord",
     "Unset",
+    "UnstorableValueError",
     "head_revision",
     "new_id",
     "upgrade",

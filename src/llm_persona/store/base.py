@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Final, TypeVar
 
 from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from llm_persona.errors import (
     AgentNotFoundError,
@@ -21,6 +21,7 @@ from llm_persona.errors import (
     ToolNotFoundError,
 )
 from llm_persona.store.engine import WRITE_OPTION
+from llm_persona.store.errors import UnstorableValueError
 from llm_persona.store.tables import agents
 
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -71,12 +72,45 @@ class StoreBase:
                 "An id or name that must be unique is taken, or a referenced row is gone; "
                 "re-read the objects and try again."
             ) from exc
+        except DataError as exc:  # PostgreSQL: an integer out of range, a NUL character in text
+            raise _unstorable(exc.orig) from exc
         except DBAPIError as exc:
-            url = self.engine.url.render_as_string(hide_password=True)
             raise StoreError(
-                f"Database error on {url}: {_first_line(exc.orig)}. Check that the database is reachable "
-                "and migrated (`llm-persona db upgrade`), then retry."
+                _database_error(self.engine.url.render_as_string(hide_password=True), exc)
             ) from exc
+        except (OverflowError, StatementError) as exc:  # SQLite: an integer over 64 bits; a date past 9999
+            cause = exc.orig if isinstance(exc, StatementError) else exc
+            if not isinstance(cause, OverflowError):
+                raise
+            raise _unstorable(cause) from exc
+
+
+def _unstorable(error: BaseException | None) -> UnstorableValueError:
+    return UnstorableValueError(
+        f"The database cannot store a value it was given ({_first_line(error)}). Integers go up to "
+        "2147483647, dates up to year 9999 (UTC), and text cannot hold NUL characters; nothing was written."
+    )
+
+
+def _database_error(url: str, exc: DBAPIError) -> str:
+    """What went wrong and what to do; the transaction was rolled back, so nothing was changed."""
+    first = _first_line(exc.orig)
+    lowered = first.lower()
+    if "database is locked" in lowered or "database table is locked" in lowered:
+        return (
+            f"The database {url} is locked: another connection held its write lock for longer than "
+            "this one waits. Nothing was changed; retry. If it keeps happening, look for a long "
+            "transaction or a backup holding the lock, or wait longer with ?timeout=SECONDS in the URL."
+        )
+    if "disk is full" in lowered or "no space left on device" in lowered:
+        return (
+            f"The database {url} cannot grow ({first}): the disk, or the database's size limit, is "
+            "full. Nothing was changed; free disk space, then retry."
+        )
+    return (
+        f"Database error on {url}: {first}. Check that the database is reachable "
+        "and migrated (`llm-persona db upgrade`), then retry."
+    )
 
 
 def _first_line(error: BaseException | None) -> str:

@@ -3,7 +3,8 @@
 SQLite runs in WAL mode with foreign keys on. Its driver's implicit transactions are switched off
 and every transaction begins explicitly: `BEGIN` for reads (one snapshot for all their queries)
 and `BEGIN IMMEDIATE` for writes (take the write lock first, so a read-then-write transaction
-never fails half way with SQLITE_BUSY).
+never fails half way with SQLITE_BUSY). A writer waits up to 30 s for another connection's write
+lock; `?timeout=SECONDS` in the URL (the sqlite3 driver's own parameter) changes that.
 """
 
 from __future__ import annotations
@@ -68,13 +69,32 @@ def create_store_engine(url: URL) -> Engine:
     """An engine for `url`, configured for the store (see the module docstring)."""
     if url.get_backend_name() == "postgresql":
         return create_engine(url, pool_pre_ping=True)
+    busy_timeout_ms = sqlite_busy_timeout_ms(url)  # before the driver reads (and rejects) a bad one
     if is_memory(url):
         # One connection shared by every thread: the store serialises access to it.
         engine = create_engine(url, poolclass=StaticPool, connect_args={"check_same_thread": False})
     else:
         engine = create_engine(url, pool_size=8, max_overflow=16)
-    _configure_sqlite(engine, wal=not is_memory(url))
+    _configure_sqlite(engine, wal=not is_memory(url), busy_timeout_ms=busy_timeout_ms)
     return engine
+
+
+def sqlite_busy_timeout_ms(url: URL) -> int:
+    """How long a SQLite writer waits for another's lock: the URL's `timeout` (seconds), else 30 s."""
+    raw = url.query.get("timeout")
+    if raw is None:
+        return SQLITE_BUSY_TIMEOUT_MS
+    text = raw if isinstance(raw, str) else raw[-1]
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds < 86_400:
+        raise StoreError(
+            f"timeout={text!r} in the SQLite URL is not a number of seconds; write e.g. "
+            "sqlite:///PATH?timeout=5 (how long a write waits for another connection's lock)."
+        )
+    return int(seconds * 1000)
 
 
 def create_lock_engine(url: URL) -> Engine:
@@ -86,14 +106,14 @@ def create_lock_engine(url: URL) -> Engine:
     return create_engine(url, pool_size=4, max_overflow=-1, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # no implicit transactions: _on_begin starts them
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")  # first: the next pragma may wait
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout_ms}")  # first: the next pragma may wait
         if wal:
-            _enable_wal(cursor)
+            _enable_wal(cursor, busy_timeout_ms)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
@@ -104,10 +124,10 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
-def _enable_wal(cursor: Any) -> None:
+def _enable_wal(cursor: Any, busy_timeout_ms: int) -> None:
     """Switch to WAL. Switching needs an exclusive lock and SQLite does not wait for one (no busy
     handler), so a process opening the file while another opens it too retries here."""
-    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+    deadline = time.monotonic() + busy_timeout_ms / 1000
     while True:
         try:
             cursor.execute("PRAGMA journal_mode=WAL")

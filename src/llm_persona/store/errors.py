@@ -1,12 +1,14 @@
-"""Not-found errors for store objects that `llm_persona.errors` has no class for yet.
+"""Store errors that `llm_persona.errors` has no class for yet.
 
-They belong in `llm_persona.errors` beside BlockNotFoundError (the store only imports from there);
-until they move, they are defined here with the same shape: an AgentError that is also a LookupError.
+The not-found errors belong in `llm_persona.errors` beside BlockNotFoundError (the store only imports
+from there); until they move, they are defined here with the same shape: an AgentError that is also a
+LookupError. `UnstorableValueError` is a StoreError that is also a ValueError: the caller's value is
+at fault, not the database.
 """
 
 from __future__ import annotations
 
-from llm_persona.errors import AgentError
+from llm_persona.errors import AgentError, StoreError
 
 
 class _NotFound(AgentError, LookupError):
@@ -24,3 +26,8 @@ class PassageNotFoundError(_NotFound):
 
 class StepNotFoundError(_NotFound):
     """Unknown step id (for this tenant)."""
+
+
+class UnstorableValueError(StoreError, ValueError):
+    """The database cannot hold a value it was given (a number out of its range, a date past year
+    9999 in UTC, a NUL character in text on PostgreSQL); nothing was written."""

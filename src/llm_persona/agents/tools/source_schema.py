@@ -36,6 +36,11 @@ _ARGS_SECTIONS = {"Args", "Arguments", "Parameters", "Params"}
 
 FunctionNode = ast.FunctionDef | ast.AsyncFunctionDef
 
+_TOO_DEEP = (
+    "The tool's source nests expressions too deeply to read (a very long chain of operators or "
+    "brackets); simplify it and submit the tool again."
+)
+
 
 class ToolSourceError(AgentError):
     """A custom tool's source cannot be turned into a tool schema; the message says how to fix it."""
@@ -43,7 +48,13 @@ class ToolSourceError(AgentError):
 
 def schema_from_source(source_code: str, name: str | None = None) -> dict[str, Any]:
     """The `{"name", "description", "parameters"}` schema of the tool defined in `source_code`."""
-    function = find_function(source_code, name)
+    try:
+        return _schema(find_function(source_code, name))
+    except RecursionError:  # an annotation like `None | None | ... | int`, nested past the stack
+        raise ToolSourceError(_TOO_DEEP) from None
+
+
+def _schema(function: FunctionNode) -> dict[str, Any]:
     summary, arg_docs = parse_docstring(ast.get_docstring(function) or "")
     properties: dict[str, Any] = {}
     required: list[str] = []
@@ -72,6 +83,8 @@ def find_function(source_code: str, name: str | None = None) -> FunctionNode:
             f"The tool's source has a syntax error at line {exc.lineno}, column {exc.offset}: {exc.msg}. "
             "Fix it and submit the tool again."
         ) from exc
+    except (RecursionError, MemoryError):  # the parser's stack overflowed: `-----...1`, `1+1+...+1`
+        raise ToolSourceError(_TOO_DEEP) from None
     functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     if not functions:
         raise ToolSourceError(

@@ -131,6 +131,10 @@ async def _upload(request: Request) -> tuple[bytes, dict[str, str]]:
             data = content
         elif isinstance(name, str):
             fields[name] = content.decode("utf-8", errors="replace")
+            try:
+                w.check_storable(fields[name], f"form field {name!r}")
+            except ValueError as exc:
+                raise HTTPException(422, str(exc)) from None
     if data is None:
         raise HTTPException(422, "file: missing; upload the agent file in the form field 'file'.")
     return data, fields
@@ -154,7 +158,7 @@ async def list_agents(
     query_text: Annotated[str | None, Query(description="Agents whose name contains this.")] = None,
     before: str | None = None,
     after: str | None = None,
-    limit: Annotated[int | None, Query(ge=0)] = 50,
+    limit: Annotated[int | None, Query(ge=0, le=w.MAX_INT)] = 50,
     order: Order = "desc",
 ) -> list[w.AgentState]:
     def read() -> list[w.AgentState]:

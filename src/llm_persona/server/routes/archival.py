@@ -17,7 +17,6 @@ Behaviour, following Letta's router where it says something:
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -54,7 +53,7 @@ async def list_passages(
     runtime: Runtime,
     after: str | None = None,
     before: str | None = None,
-    limit: Annotated[int | None, Query(ge=0, description="At most this many passages.")] = 100,
+    limit: Annotated[int | None, Query(ge=0, le=w.MAX_INT, description="At most this many passages.")] = 100,
     search: Annotated[str | None, Query(description="Passages containing any of these words.")] = None,
     ascending: Annotated[bool | None, Query(description="Oldest first (default) or newest first.")] = True,
 ) -> list[w.Passage]:
@@ -83,9 +82,9 @@ async def search_passages(
     query: str,
     tags: Annotated[list[str] | None, Query(description="Only passages with these tags.")] = None,
     tag_match_mode: Literal["any", "all"] = "any",
-    top_k: Annotated[int | None, Query(ge=1, description="At most this many results.")] = None,
-    start_datetime: datetime | None = None,
-    end_datetime: datetime | None = None,
+    top_k: Annotated[int | None, Query(ge=1, le=w.MAX_INT, description="At most this many results.")] = None,
+    start_datetime: w.UTCDatetime | None = None,
+    end_datetime: w.UTCDatetime | None = None,
 ) -> w.PassageSearchResponse:
     records = await asyncio.to_thread(
         runtime.store.search_passages,

@@ -39,7 +39,7 @@ from llm_persona.store.base import agent_not_found, block_not_found
 
 router = APIRouter(prefix="/v1", tags=["blocks"])
 
-Limit = Annotated[int | None, Query(ge=0, description="At most this many items.")]
+Limit = Annotated[int | None, Query(ge=0, le=w.MAX_INT, description="At most this many items.")]
 OrderBy = Literal["created_at"]
 Many = Annotated[list[str] | None, Query()]
 

@@ -63,6 +63,26 @@ def _detach(turn: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
     return task
 
 
+#: The OpenAPI answer of a streamed turn: server-sent events (OpenAPI 3.1: `schema` is one event).
+_SSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The turn; streamed, as server-sent events: its messages, stop reason and usage, then [DONE].",
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["data"],
+                    "properties": {
+                        "event": {"type": "string", "description": "'error' for a failure; else none."},
+                        "data": {"type": "string", "description": "One JSON chunk, or [DONE] at the end."},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
 class ResetMessages(w.RequestModel):
     """The body of `PATCH /v1/agents/{id}/reset-messages` (optional)."""
 
@@ -72,7 +92,7 @@ class ResetMessages(w.RequestModel):
 # --- send -------------------------------------------------------------------------------------------
 
 
-@router.post("/{agent_id}/messages", response_model=w.LettaResponse)
+@router.post("/{agent_id}/messages", response_model=w.LettaResponse, responses=_SSE)
 async def send_message(
     agent_id: str, body: w.LettaRequest, runtime: Runtime, request: Request
 ) -> StreamingResponse | w.LettaResponse:
@@ -98,7 +118,7 @@ async def send_message(
     )
 
 
-@router.post("/{agent_id}/messages/stream")
+@router.post("/{agent_id}/messages/stream", response_class=StreamingResponse, responses=_SSE)
 async def stream_message(
     agent_id: str, body: w.LettaRequest, runtime: Runtime, request: Request
 ) -> StreamingResponse:
@@ -190,7 +210,7 @@ async def list_messages(
     runtime: Runtime,
     before: str | None = None,
     after: str | None = None,
-    limit: Annotated[int | None, Query(ge=0, description="Stored messages per page.")] = 100,
+    limit: Annotated[int | None, Query(ge=0, le=w.MAX_INT, description="Stored messages per page.")] = 100,
     order: Literal["asc", "desc"] = "desc",
     include_return_message_types: Annotated[list[w.MessageType] | None, Query()] = None,
 ) -> list[w.LettaMessage]:

@@ -25,7 +25,7 @@ import asyncio
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Path, Query
 
 from llm_persona.agents.persona_binding import LATEST
 from llm_persona.errors import PersonaNotFoundError
@@ -41,6 +41,7 @@ router = APIRouter(prefix="/v1/personas", tags=["personas"])
 VersionRef = Annotated[
     str, Query(min_length=1, description="A version number, or a label such as 'production'.")
 ]
+VersionNumber = Annotated[int, Path(ge=1, le=w.MAX_INT, description="A version number (1 is the first).")]
 
 
 class PersonaDetail(w.PersonaSummary):
@@ -79,11 +80,16 @@ def _resolve(
     return store.get_persona_version(tenant, name, version)
 
 
-def _ref(ref: str | None) -> dict[str, Any]:
-    """A version number or a label, as keyword arguments of `_resolve`."""
+def _ref(ref: str | None, field: str) -> dict[str, Any]:
+    """A version number or a label (query parameter `field`), as keyword arguments of `_resolve`."""
     if ref is None:
         return {}
-    return {"version": int(ref)} if ref.isdecimal() else {"label": ref}
+    if not ref.isdecimal():
+        return {"label": ref}
+    if len(ref) > len(str(w.MAX_INT)) or not 1 <= int(ref) <= w.MAX_INT:
+        shown = ref if len(ref) <= 20 else f"{ref[:20]}... ({len(ref)} digits)"
+        raise HTTPException(422, f"{field}: {shown} is not a version number (1 to {w.MAX_INT}) nor a label.")
+    return {"version": int(ref)}
 
 
 def _library_version(record: PersonaVersionRecord) -> PersonaVersion:
@@ -150,7 +156,7 @@ async def list_versions(name: str, runtime: Runtime) -> list[w.PersonaVersion]:
 
 
 @router.get("/{name}/versions/{number}", response_model=w.PersonaVersion)
-async def retrieve_version(name: str, number: int, runtime: Runtime) -> w.PersonaVersion:
+async def retrieve_version(name: str, number: VersionNumber, runtime: Runtime) -> w.PersonaVersion:
     store, tenant = runtime.store, runtime.tenant
 
     def read() -> w.PersonaVersion:
@@ -185,9 +191,10 @@ async def diff(
     """What changed from version `a` to version `b` (numbers or labels): the fields, then the
     prompt as a unified diff with placeholders left as `{name}`."""
     store, tenant = runtime.store, runtime.tenant
+    ref_a, ref_b = _ref(a, "a"), _ref(b, "b")
 
     def compare() -> w.PersonaDiff:
-        old, new = _resolve(store, tenant, name, **_ref(a)), _resolve(store, tenant, name, **_ref(b))
+        old, new = _resolve(store, tenant, name, **ref_a), _resolve(store, tenant, name, **ref_b)
         return convert.persona_diff(diff_versions(_library_version(old), _library_version(new)))
 
     return await asyncio.to_thread(compare)

@@ -42,7 +42,7 @@ from llm_persona.store.base import tool_not_found
 
 router = APIRouter(prefix="/v1", tags=["tools"])
 
-Limit = Annotated[int | None, Query(ge=0, description="At most this many tools.")]
+Limit = Annotated[int | None, Query(ge=0, le=w.MAX_INT, description="At most this many tools.")]
 OrderBy = Literal["created_at"]
 Many = Annotated[list[str] | None, Query(description="Repeated, or comma-separated.")]
 

@@ -15,6 +15,7 @@ from llm_persona.server.schemas.agents import (
 )
 from llm_persona.server.schemas.blocks import Block, CreateBlock, UpdateBlock
 from llm_persona.server.schemas.common import (
+    MAX_INT,
     STOP_REASONS,
     AgentType,
     Health,
@@ -22,7 +23,9 @@ from llm_persona.server.schemas.common import (
     RequestModel,
     StopReasonType,
     ToolType,
+    UTCDatetime,
     WireModel,
+    check_storable,
 )
 from llm_persona.server.schemas.messages import (
     AssistantMessage,
@@ -73,6 +76,7 @@ from llm_persona.server.schemas.streaming import (
 from llm_persona.server.schemas.tools import CreateTool, Tool, UpdateTool, schema_from_source
 
 __all__ = [
+    "MAX_INT",
     "SSE_DONE",
     "STOP_REASONS",
     "AgentState",
@@ -124,11 +128,13 @@ __all__ = [
     "ToolReturn",
     "ToolReturnMessage",
     "ToolType",
+    "UTCDatetime",
     "UpdateAgent",
     "UpdateBlock",
     "UpdateTool",
     "UserMessage",
     "WireModel",
+    "check_storable",
     "schema_from_source",
     "sse_data",
     "sse_error",

@@ -9,12 +9,12 @@ keys; with the SDK, send them in `extra_body` and read them as attributes (`agen
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from llm_persona.server.schemas.blocks import Block, CreateBlock
-from llm_persona.server.schemas.common import AgentType, RequestModel, StopReasonType, WireModel
+from llm_persona.server.schemas.common import MAX_INT, AgentType, RequestModel, StopReasonType, WireModel
 from llm_persona.server.schemas.messages import LettaMessage
 from llm_persona.server.schemas.passages import EmbeddingConfig
 from llm_persona.server.schemas.tools import Tool
@@ -172,6 +172,30 @@ _AGENT_IGNORED = frozenset(
 )
 
 
+#: The model settings an agent keeps from `llm_config` and `model_settings`, and their types.
+_SETTING_TYPES: dict[str, TypeAdapter[Any]] = {
+    "temperature": TypeAdapter(Annotated[float, Field(allow_inf_nan=False)]),
+    "max_tokens": TypeAdapter(Annotated[int, Field(gt=0, le=MAX_INT)]),
+    "max_output_tokens": TypeAdapter(Annotated[int, Field(gt=0, le=MAX_INT)]),
+    "context_window": TypeAdapter(Annotated[int, Field(gt=0, le=MAX_INT)]),
+    "parallel_tool_calls": TypeAdapter(bool),
+}
+
+
+def typed_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """`config` with the model settings an agent keeps (`_SETTING_TYPES`) checked and converted, so a
+    stored agent never holds a temperature that is not a number; a ValueError names the bad one."""
+    out = dict(config)
+    for key, adapter in _SETTING_TYPES.items():
+        if config.get(key) is None:
+            continue
+        try:
+            out[key] = adapter.validate_python(config[key])
+        except ValidationError as exc:
+            raise ValueError(f"{key}: {exc.errors()[0]['msg']}") from None
+    return out
+
+
 def _check_handle(handle: str | None, field: str) -> str | None:
     if handle is not None:
         provider, _, model = handle.partition("/")
@@ -195,11 +219,11 @@ class _AgentBody(RequestModel):
     llm_config: dict[str, Any] | None = None
     model_settings: dict[str, Any] | None = None
     embedding_config: dict[str, Any] | None = None
-    context_window_limit: int | None = Field(default=None, gt=0)
-    max_tokens: int | None = Field(default=None, gt=0)
+    context_window_limit: int | None = Field(default=None, gt=0, le=MAX_INT)
+    max_tokens: int | None = Field(default=None, gt=0, le=MAX_INT)
     parallel_tool_calls: bool | None = None
     persona: str | None = Field(default=None, min_length=1, description=_PERSONA)
-    persona_version: int | None = Field(default=None, ge=1, description=_PERSONA_VERSION)
+    persona_version: int | None = Field(default=None, ge=1, le=MAX_INT, description=_PERSONA_VERSION)
     persona_label: str | None = Field(default=None, min_length=1, description=_PERSONA_LABEL)
     persona_vars: PersonaVars | None = Field(default=None, description=_PERSONA_VARS)
 
@@ -213,10 +237,21 @@ class _AgentBody(RequestModel):
     def _embedding_handle(cls, embedding: str | None) -> str | None:
         return _check_handle(embedding, "embedding")
 
+    @field_validator("llm_config", "model_settings")
+    @classmethod
+    def _settings_typed(cls, config: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if config is None else typed_settings(config)
+
     @model_validator(mode="after")
     def _one_persona_binding(self) -> _AgentBody:
         if self.persona_version is not None and self.persona_label is not None:
             raise ValueError("Give persona_version or persona_label, not both: a pin or a label to follow.")
+        return self
+
+    @model_validator(mode="after")
+    def _readable_handles(self) -> _AgentBody:
+        self.model_handle()  # a bad handle in llm_config or embedding_config is a 422, not a 500 later
+        self.embedding_handle()
         return self
 
     def model_handle(self) -> str | None:
@@ -227,7 +262,7 @@ class _AgentBody(RequestModel):
         if isinstance(config.get("handle"), str):
             return _check_handle(config["handle"], "llm_config.handle")
         if isinstance(config.get("model"), str) and isinstance(config.get("model_endpoint_type"), str):
-            return f"{config['model_endpoint_type']}/{config['model']}"
+            return _check_handle(f"{config['model_endpoint_type']}/{config['model']}", "llm_config")
         return None
 
     def embedding_handle(self) -> str | None:
@@ -239,7 +274,7 @@ class _AgentBody(RequestModel):
             return _check_handle(config["handle"], "embedding_config.handle")
         model, kind = config.get("embedding_model"), config.get("embedding_endpoint_type")
         if isinstance(model, str) and isinstance(kind, str):
-            return f"{kind}/{model}"
+            return _check_handle(f"{kind}/{model}", "embedding_config")
         return None
 
     def llm_settings(self) -> dict[str, Any]:

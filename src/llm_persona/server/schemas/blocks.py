@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from llm_persona.server.schemas.common import RequestModel, WireModel
+from llm_persona.server.schemas.common import MAX_INT, RequestModel, WireModel
 from llm_persona.store.records import DEFAULT_BLOCK_LIMIT
 
 # Block fields the SDK knows that this server does not keep (templates, projects, deployments).
@@ -65,7 +65,7 @@ class CreateBlock(RequestModel):
 
     label: str = Field(min_length=1, description="Where the block shows in the prompt, e.g. 'human'.")
     value: str
-    limit: int = Field(default=DEFAULT_BLOCK_LIMIT, gt=0, validate_default=True)
+    limit: int = Field(default=DEFAULT_BLOCK_LIMIT, gt=0, le=MAX_INT, validate_default=True)
     description: str | None = None
     read_only: bool = False
     metadata: dict[str, Any] | None = None
@@ -91,7 +91,7 @@ class UpdateBlock(RequestModel):
     ignored = _BLOCK_IGNORED
 
     value: str | None = None
-    limit: int | None = Field(default=None, gt=0)
+    limit: int | None = Field(default=None, gt=0, le=MAX_INT)
     label: str | None = Field(default=None, min_length=1)
     description: str | None = None
     read_only: bool | None = None

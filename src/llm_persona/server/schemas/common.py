@@ -22,9 +22,13 @@ literal exact. Fields we do not support are None (or an empty list where Letta a
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal, TypeAlias, get_args
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, get_args
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, model_validator
+from pydantic_core import PydanticCustomError
 
 #: Why a turn stopped (Letta's `StopReasonType`).
 StopReasonType: TypeAlias = Literal[
@@ -86,6 +90,69 @@ MessageType: TypeAlias = Literal[
 ]
 
 
+#: The largest number a stored integer (a block's limit, a version number) or a page size may be:
+#: PostgreSQL's INTEGER. Larger ones are a 422, never an overflow in the database.
+MAX_INT = 2**31 - 1
+#: How deeply objects and arrays may nest in a request body (or an agent file); deeper is a 422.
+MAX_JSON_DEPTH = 64
+
+_UNSTORABLE_CHARS = re.compile("[\x00\ud800-\udfff]")
+
+
+def _segment(key: str) -> str:
+    return f".{key}" if key.isidentifier() else f"[{key!r}]"
+
+
+def check_storable(value: Any, where: str = "", *, depth: int = 0) -> None:
+    """Raise ValueError, naming the place (`where`: "metadata.topic", "memory_blocks[0].label"), if
+    JSON `value` holds what the store cannot keep or return: a NUL character (PostgreSQL refuses it
+    in text), a lone UTF-16 surrogate (not Unicode), NaN or an infinity (not JSON), or objects and
+    arrays nested deeper than MAX_JSON_DEPTH."""
+    if isinstance(value, str):
+        bad = _UNSTORABLE_CHARS.search(value)
+        if bad is None:
+            return
+        place = where or "the body"
+        if bad.group() == "\x00":
+            raise ValueError(f"{place} contains a NUL character (\\x00), which cannot be stored; remove it.")
+        raise ValueError(
+            f"{place} contains a lone UTF-16 surrogate (U+{ord(bad.group()):04X}), which is not Unicode text; "
+            "send UTF-8, or a full surrogate pair in a JSON \\u escape."
+        )
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(
+                f"{where or 'the body'} is {value}, which JSON cannot hold; send a finite number."
+            )
+        return
+    if not isinstance(value, dict | list):
+        return
+    if depth >= MAX_JSON_DEPTH:
+        raise ValueError(
+            f"{where or 'the body'} nests objects and arrays more than {MAX_JSON_DEPTH} levels deep; flatten it."
+        )
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            check_storable(item, f"{where}[{i}]", depth=depth + 1)
+        return
+    for key, item in value.items():
+        check_storable(key, f"{where} key {key!r}".lstrip(), depth=depth + 1)
+        check_storable(item, f"{where}{_segment(key)}".lstrip("."), depth=depth + 1)
+
+
+def _utc(when: datetime) -> datetime:
+    if when.tzinfo is None:
+        return when.replace(tzinfo=UTC)
+    try:
+        return when.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{when.isoformat()} is outside years 1 to 9999 once moved to UTC") from None
+
+
+#: A datetime as the store keeps it: in UTC (a value without a zone is taken as UTC already).
+UTCDatetime = Annotated[datetime, AfterValidator(_utc)]
+
+
 class WireModel(BaseModel):
     """A response body (or a part of one) as the letta-client SDK parses it.
 
@@ -110,6 +177,17 @@ class RequestModel(BaseModel):
     def _drop_ignored(cls, data: Any) -> Any:
         if isinstance(data, dict) and cls.ignored:
             return {k: v for k, v in data.items() if k not in cls.ignored}
+        return data
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """Refuse, before anything is written, text and numbers the store cannot keep (see
+        `check_storable`)."""
+        try:
+            check_storable(data)
+        except ValueError as exc:
+            raise PydanticCustomError("unstorable_value", "{problem}", {"problem": str(exc)}) from None
         return data
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal, TypeAlias
 
 from pydantic import Field
 
-from llm_persona.server.schemas.common import RequestModel, WireModel
+from llm_persona.server.schemas.common import RequestModel, UTCDatetime, WireModel
 
 EmbeddingEndpointType: TypeAlias = Literal[
     "openai",
@@ -72,7 +72,7 @@ class CreatePassage(RequestModel):
 
     text: str = Field(min_length=1)
     tags: list[str] | None = None
-    created_at: datetime | None = None
+    created_at: UTCDatetime | None = None
 
 
 class PassageSearchResult(WireModel):

@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import Field, model_validator
 
 from llm_persona.server.schemas.agents import PersonaVars
-from llm_persona.server.schemas.common import RequestModel, WireModel
+from llm_persona.server.schemas.common import MAX_INT, RequestModel, WireModel
 
 
 class PersonaSummary(WireModel):
@@ -34,13 +34,13 @@ class PersonaVersion(WireModel):
 class SetPersonaLabel(RequestModel):
     """`PUT /v1/personas/{name}/labels/{label}`: point the label at a version (moves it if it exists)."""
 
-    version: int = Field(ge=1)
+    version: int = Field(ge=1, le=MAX_INT)
 
 
 class RenderPersona(RequestModel):
     """`POST /v1/personas/{name}/render`: the system prompt of a version, with variables filled."""
 
-    version: int | None = Field(default=None, ge=1)
+    version: int | None = Field(default=None, ge=1, le=MAX_INT)
     label: str | None = Field(default=None, min_length=1)
     variables: PersonaVars = Field(default_factory=dict)
 

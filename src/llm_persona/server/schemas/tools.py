@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from llm_persona.agents.tools.source_schema import ToolSourceError
 from llm_persona.agents.tools.source_schema import schema_from_source as derive_schema
-from llm_persona.server.schemas.common import RequestModel, ToolType, WireModel
+from llm_persona.server.schemas.common import MAX_INT, RequestModel, ToolType, WireModel
 from llm_persona.store.records import DEFAULT_RETURN_CHAR_LIMIT
 
 # Tool fields the SDK knows that this server accepts and does not use (approvals, sandboxes).
@@ -114,7 +114,7 @@ class CreateTool(_ToolBody):
     """
 
     source_code: str | None = None
-    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, gt=0)
+    return_char_limit: int = Field(default=DEFAULT_RETURN_CHAR_LIMIT, gt=0, le=MAX_INT)
 
     @model_validator(mode="after")
     def _has_a_schema(self) -> CreateTool:
@@ -138,7 +138,7 @@ class UpdateTool(_ToolBody):
     ignored = _TOOL_IGNORED | {"metadata_", "metadata"}
 
     source_code: str | None = None
-    return_char_limit: int | None = Field(default=None, gt=0)
+    return_char_limit: int | None = Field(default=None, gt=0, le=MAX_INT)
 
     def changes(self, current_json_schema: dict[str, Any] | None = None) -> dict[str, Any]:
         """Keyword arguments for `Store.update_tool`. Pass the stored schema so that a new

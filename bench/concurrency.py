@@ -1,0 +1,676 @@
+"""Many conversations at once: 1,000 agents, each sent one message at the same moment, against a
+fake OpenAI server that answers after 500 ms. The ideal is the fake's latency alone.
+
+Run from the repository root: python -m bench.concurrency  [--conversations 1000] [--rounds 3]
+    [--latency 0.5] [--no-pg] [--no-library] [--target URL --model HANDLE [--api-key KEY]]
+
+Targets, each measured the same way (N agents made first, then `rounds` rounds of one message to
+every agent at once; latency per message, wall time for all, throughput):
+
+- the fake alone: the same client sends the same N requests straight to the fake (model
+  `fake-model-500ms`). This is what the client and the fake can do; if it is near the ideal, the
+  client is not what limits the other figures.
+- `llm-persona serve` in a process of its own, on SQLite, then on PostgreSQL, its OpenAI provider
+  pointed at the fake (a third process). CPU time is read from /proc for the server's event-loop
+  thread, its other threads (the store runs there), this client and the fake, and set against the
+  CPU one message costs when sent one at a time: that says where the time goes.
+- the library, no HTTP: `AgentRuntime.send()` N times at once in this process, with the store's
+  transactions and worker-thread hand-offs timed (write-lock wait, write held, reads).
+- a peer (--target): any server speaking Letta's /v1 API; its agents use `--model` with the fake's
+  latency suffix (openai/fake-model -> openai/fake-model-500ms), so point it at
+  `python -m bench.fake_openai --port 8399` beforehand.
+
+The client is httpx.AsyncClient, one per 20 conversations: one client for all 1,000 cost 12-20 ms
+of CPU per request here, against 1-2 ms (its connection pool rescans every connection it holds on
+each request), which would make the client, not the server, the bottleneck.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import statistics
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench._procs import (
+    PG_DEFAULT,
+    Peer,
+    PgWatch,
+    Process,
+    cpu_seconds,
+    database,
+    machine_cpu,
+    pg_limits,
+    serve,
+    thread_cpu,
+    using_fake,
+)
+from bench._report import Row, Table, median_p99, show
+from bench.fake_openai import MODEL as FAKE_MODEL
+from bench.fake_openai import slow_model
+from bench.turn import ENGINES
+
+CONVERSATIONS_PER_CLIENT = 20
+CREATE_AT_ONCE = 8
+SERIAL_MESSAGES = 100
+
+
+@dataclass
+class Round:
+    wall: float
+    latencies: list[float]  # seconds, one per message that was answered
+    cpu: dict[str, float]  # who -> CPU seconds during the round
+    machine: float  # share of all the machine's cores busy during the round (every process)
+    failures: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Target:
+    name: str
+    rounds: list[Round] = field(default_factory=list)
+    serial_cpu: dict[str, float] = field(default_factory=dict)  # who -> CPU seconds per message, serial
+    store: dict[str, list[float]] = field(default_factory=dict)  # library run: what -> seconds each
+    server_errors: list[str] = field(default_factory=list)  # from the server's log
+    pg_peak: int | None = None  # most connections to its PostgreSQL database during the rounds
+    health_idle: list[float] = field(default_factory=list)  # GET /v1/health/ seconds, before the rounds
+    health_busy: list[float] = field(default_factory=list)  # ... and while they ran
+
+    @property
+    def latencies(self) -> list[float]:
+        return [s for r in self.rounds for s in r.latencies]
+
+    @property
+    def walls(self) -> list[float]:
+        return [r.wall for r in self.rounds]
+
+    def cpu_per_message(self, who: str, conversations: int) -> float:
+        return statistics.median(r.cpu[who] for r in self.rounds) / conversations
+
+
+# --- clients ----------------------------------------------------------------------------------------
+
+
+class Clients:
+    """httpx.AsyncClients, each for `CONVERSATIONS_PER_CLIENT` conversations: small connection pools."""
+
+    def __init__(self, url: str, conversations: int, headers: dict[str, str] | None = None) -> None:
+        # Idle connections are dropped before uvicorn drops them (after 5 s): reusing one the server
+        # is closing at that moment fails with a ReadError that is no fault of either side.
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None, keepalive_expiry=2)
+        count = max(1, math.ceil(conversations / CONVERSATIONS_PER_CLIENT))
+        self.all = [
+            httpx.AsyncClient(base_url=url, headers=headers or {}, timeout=600, limits=limits)
+            for _ in range(count)
+        ]
+
+    def __getitem__(self, conversation: int) -> httpx.AsyncClient:
+        return self.all[conversation % len(self.all)]
+
+    async def aclose(self) -> None:
+        for client in self.all:
+            await client.aclose()
+
+
+Snapshot = Callable[[], dict[str, float]]
+
+
+class HealthProbe:
+    """GET /v1/health/ every 50 ms from a thread of its own (so this process's busy event loop does not
+    delay it) while the block runs: how long the server makes a trivial request wait."""
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        self.url, self.headers = url, headers or {}
+        self.seconds: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client(base_url=self.url, headers=self.headers, timeout=600) as http:
+            while not self._stop.is_set():
+                started = time.perf_counter()
+                try:
+                    http.get("/v1/health/").raise_for_status()
+                except httpx.HTTPError:
+                    pass
+                else:
+                    self.seconds.append(time.perf_counter() - started)
+                self._stop.wait(0.05)
+
+    def __enter__(self) -> HealthProbe:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+async def one_round(sends: list[Callable[[], Awaitable[None]]], snapshot: Snapshot) -> Round:
+    """Start every send at once; time each, and the CPU each process used meanwhile."""
+    failures: list[str] = []
+
+    async def timed(send: Callable[[], Awaitable[None]]) -> float | None:
+        started = time.perf_counter()
+        try:
+            await send()
+        except httpx.HTTPStatusError as exc:
+            failures.append(f"HTTP {exc.response.status_code} {exc.response.text[:300]}")
+            return None
+        except Exception as exc:
+            failures.append(f"{type(exc).__name__}: {str(exc)[:300]}")
+            return None
+        return time.perf_counter() - started
+
+    before, machine_before = snapshot(), machine_cpu()
+    started = time.perf_counter()
+    results = await asyncio.gather(*(timed(send) for send in sends))
+    wall = time.perf_counter() - started
+    after, machine_after = snapshot(), machine_cpu()
+    cpu = {who: after[who] - before[who] for who in before}
+    busy = (machine_after[0] - machine_before[0]) / max(machine_after[1] - machine_before[1], 1e-9)
+    return Round(wall, [r for r in results if r is not None], cpu, busy, failures)
+
+
+def snapshots(server: Process | None, fake: Process) -> Snapshot:
+    def snapshot() -> dict[str, float]:
+        figures = {"client": cpu_seconds(), "fake": fake.cpu()}
+        if server is not None:
+            figures["server loop"], figures["server threads"] = thread_cpu(server.pid)
+        return figures
+
+    return snapshot
+
+
+# --- targets ----------------------------------------------------------------------------------------
+
+
+async def fake_alone(fake: Process, conversations: int, rounds: int, model: str) -> Target:
+    """The same client, the same N requests, straight to the fake: what client + fake can do."""
+    target = Target("the fake alone, same client")
+    clients = Clients(fake.url, conversations)
+    body = {"model": model, "messages": [{"role": "user", "content": "hello"}]}
+
+    def send(i: int) -> Callable[[], Awaitable[None]]:
+        async def go() -> None:
+            (await clients[i].post("/chat/completions", json=body)).raise_for_status()
+
+        return go
+
+    try:
+        for _ in range(rounds):
+            target.rounds.append(
+                await one_round([send(i) for i in range(conversations)], snapshots(None, fake))
+            )
+    finally:
+        await clients.aclose()
+    return target
+
+
+def agent_body(name: str, model: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": model,
+        "embedding": "openai/text-embedding-3-small",
+        "memory_blocks": [{"label": "human", "value": "Name: Bench"}],
+    }
+
+
+async def over_http(
+    name: str,
+    url: str,
+    model: str,
+    fast_model: str,
+    conversations: int,
+    rounds: int,
+    fake: Process,
+    server: Process | None = None,
+    headers: dict[str, str] | None = None,
+    pg_db: str | None = None,
+) -> Target:
+    """N agents on the server at `url`, then `rounds` rounds of one message to each, all at once."""
+    target = Target(name)
+    clients = Clients(url, conversations, headers)
+    tag = time.time_ns()
+    gate = asyncio.Semaphore(CREATE_AT_ONCE)
+
+    async def create(i: int, handle: str) -> str:
+        async with gate:
+            answer = await clients[i].post("/v1/agents/", json=agent_body(f"bench-{tag}-{i}", handle))
+            answer.raise_for_status()
+            return str(answer.json()["id"])
+
+    def send(i: int, agent_id: str) -> Callable[[], Awaitable[None]]:
+        async def go() -> None:
+            message = {"messages": [{"role": "user", "content": f"hello from conversation {i}"}]}
+            (await clients[i].post(f"/v1/agents/{agent_id}/messages", json=message)).raise_for_status()
+
+        return go
+
+    snapshot = snapshots(server, fake)
+    ids: list[str] = []
+    try:
+        # The first agent alone: on a fresh PostgreSQL database, agents created at once race to
+        # insert the built-in tools and all but one get a 409 (uq_tools_tenant_name).
+        ids = [await create(0, model)]
+        ids += await asyncio.gather(*(create(i, model) for i in range(1, conversations)))
+        if server is not None:  # CPU of one message at a time, for comparison (instant model)
+            serial = await create(conversations, fast_model)
+            ids.append(serial)
+            for _ in range(5):
+                await send(0, serial)()  # warm up
+            before = snapshot()
+            for _ in range(SERIAL_MESSAGES):
+                await send(0, serial)()
+            after = snapshot()
+            target.serial_cpu = {k: (after[k] - before[k]) / SERIAL_MESSAGES for k in before}
+        with HealthProbe(url, headers) as idle:
+            await asyncio.sleep(1)
+        target.health_idle = idle.seconds
+        with watch(pg_db) as peak, HealthProbe(url, headers) as busy:
+            for _ in range(rounds):
+                target.rounds.append(
+                    await one_round([send(i, a) for i, a in enumerate(ids[:conversations])], snapshot)
+                )
+        target.health_busy = busy.seconds
+        target.pg_peak = peak.peak if pg_db else None
+        if server is not None:
+            target.server_errors = server.errors()
+    finally:
+        if server is None and ids:  # a peer: leave it as we found it
+            await asyncio.gather(*(clients[i].delete(f"/v1/agents/{a}") for i, a in enumerate(ids)))
+        await clients.aclose()
+    return target
+
+
+class _NoWatch:
+    peak = 0
+
+
+@contextmanager
+def watch(pg_db: str | None) -> Iterator[PgWatch | _NoWatch]:
+    """Peak connections to `pg_db` while the block runs (nothing for SQLite or a peer)."""
+    if pg_db is None:
+        yield _NoWatch()
+        return
+    with PgWatch(pg_db) as watching:
+        yield watching
+
+
+@contextmanager
+def timed_store(store: Any, record: dict[str, list[float]]) -> Iterator[None]:
+    """Time the store's write transactions (lock wait, held) and reads, and the worker-thread
+    hand-offs of `asyncio.to_thread`, for as long as the block runs. Bench-only instrumentation."""
+    write, read, to_thread = store._write, store._read, asyncio.to_thread
+
+    @contextmanager
+    def timed_write() -> Iterator[Any]:
+        started = time.perf_counter()
+        with write() as conn:
+            locked = time.perf_counter()
+            record["write transaction: wait for the write lock"].append(locked - started)
+            yield conn
+        record["write transaction: held"].append(time.perf_counter() - locked)
+
+    @contextmanager
+    def timed_read() -> Iterator[Any]:
+        started = time.perf_counter()
+        with read() as conn:
+            yield conn
+        record["read transaction"].append(time.perf_counter() - started)
+
+    async def timed_to_thread(func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        queued = time.perf_counter()
+
+        def run() -> Any:
+            record["asyncio.to_thread: wait for a worker thread"].append(time.perf_counter() - queued)
+            return func(*args, **kwargs)
+
+        return await to_thread(run)
+
+    for key in (
+        "write transaction: wait for the write lock",
+        "write transaction: held",
+        "read transaction",
+        "asyncio.to_thread: wait for a worker thread",
+    ):
+        record[key] = []
+    store._write, store._read, asyncio.to_thread = timed_write, timed_read, timed_to_thread
+    try:
+        yield
+    finally:
+        store._write, store._read, asyncio.to_thread = write, read, to_thread
+
+
+async def library(db: str, engine: str, conversations: int, rounds: int, fake: Process, model: str) -> Target:
+    """`AgentRuntime.send()` N times at once in this process: our code without HTTP."""
+    from llm_persona.agents import AgentRuntime
+    from llm_persona.llm.base import Model
+    from llm_persona.llm.providers import get_model
+    from llm_persona.store import Store
+
+    target = Target(f"library, {ENGINES[engine]}: AgentRuntime.send(), no HTTP")
+    models: dict[str, Model] = {}
+
+    def resolve(handle: str) -> Model:
+        if handle not in models:
+            models[handle] = get_model(handle, base_url=fake.url, api_key="sk-bench")
+        return models[handle]
+
+    def snapshot() -> dict[str, float]:
+        loop, threads = thread_cpu(os.getpid())
+        return {"loop": loop, "threads": threads, "fake": fake.cpu()}
+
+    with Store.open(db) as store:
+        runtime = AgentRuntime(store, models=resolve)
+        ids = [
+            (
+                await runtime.create_agent(
+                    name=f"bench-{i}", model=model, memory_blocks=[{"label": "human", "value": "Name: Bench"}]
+                )
+            ).id
+            for i in range(conversations)
+        ]
+
+        def send(i: int, agent_id: str) -> Callable[[], Awaitable[None]]:
+            async def go() -> None:
+                result = await runtime.send(agent_id, f"hello from conversation {i}")
+                if result.error:
+                    raise RuntimeError(result.error)
+
+            return go
+
+        try:
+            with watch(db if engine == "postgresql" else None) as peak:
+                for number in range(rounds):
+                    record: dict[str, list[float]] = {}
+                    with timed_store(store, record):
+                        target.rounds.append(
+                            await one_round([send(i, a) for i, a in enumerate(ids)], snapshot)
+                        )
+                    if number == rounds - 1:
+                        target.store = record
+            target.pg_peak = peak.peak if engine == "postgresql" else None
+        finally:
+            for instance in models.values():
+                await instance.aclose()
+    return target
+
+
+# --- the section ------------------------------------------------------------------------------------
+
+
+def run(
+    conversations: int = 1000,
+    rounds: int = 3,
+    latency: float = 0.5,
+    engines: tuple[str, ...] = ("sqlite", "postgresql"),
+    pg: str = PG_DEFAULT,
+    fake: Process | None = None,
+    peer: Peer | None = None,
+    with_library: bool = True,
+) -> Table:
+    model = slow_model(FAKE_MODEL, latency)
+    targets: list[Target] = []
+    with using_fake(fake) as model_server:
+        targets.append(asyncio.run(fake_alone(model_server, conversations, rounds, model)))
+        for engine in engines:
+            with database(engine, pg) as db, serve(db, model_server.url) as server:
+                name = f"llm-persona serve, {ENGINES[engine]}"
+                targets.append(
+                    asyncio.run(
+                        over_http(
+                            name,
+                            server.url,
+                            f"openai/{model}",
+                            f"openai/{FAKE_MODEL}",
+                            conversations,
+                            rounds,
+                            model_server,
+                            server,
+                            pg_db=db if engine == "postgresql" else None,
+                        )
+                    )
+                )
+        if with_library:
+            for engine in engines:
+                with database(engine, pg) as db:
+                    targets.append(
+                        asyncio.run(
+                            library(db, engine, conversations, rounds, model_server, f"openai/{model}")
+                        )
+                    )
+        if peer is not None:
+            peer_model = slow_model(peer.model, latency)
+            targets.append(
+                asyncio.run(
+                    over_http(
+                        f"{peer.name} ({peer_model})",
+                        peer.url,
+                        peer_model,
+                        peer.model,
+                        conversations,
+                        rounds,
+                        model_server,
+                        headers=peer.headers,
+                    )
+                )
+            )
+    return report(targets, conversations, rounds, latency, peer, pg if "postgresql" in engines else None)
+
+
+def report(
+    targets: list[Target], conversations: int, rounds: int, latency: float, peer: Peer | None, pg: str | None
+) -> Table:
+    n = f"{conversations:,}"
+    table = Table(
+        f"concurrency: {n} conversations at once, the fake OpenAI server answers after {latency * 1000:.0f} ms; "
+        f"{rounds} round(s)"
+    )
+    block = table.block(f"latency of one message, all {rounds * conversations:,} messages")
+    block.add(Row("ideal: the fake's latency alone", latency, latency, "s", baseline=True))
+    for t in targets:
+        block.add(Row.of(t.name, t.latencies, "s"))
+    block = table.block(f"wall time until all {n} are answered (median round; p99 column: slowest round)")
+    block.add(Row("ideal", latency, latency, "s", baseline=True))
+    for t in targets:
+        block.add(Row.of(t.name, t.walls, "s"))
+    block = table.block("throughput, messages per second (median round; p99 column: slowest round)")
+    block.add(Row("ideal", conversations / latency, conversations / latency, "msg/s", baseline=True))
+    for t in targets:
+        block.add(
+            Row(t.name, conversations / statistics.median(t.walls), conversations / max(t.walls), "msg/s")
+        )
+
+    probed = [t for t in targets if t.health_busy]
+    if probed:
+        block = table.block(
+            "GET /v1/health/ from another thread, every 50 ms: idle, and while the rounds run"
+        )
+        for t in probed:
+            block.add(Row.of(f"{t.name}, idle", [s * 1000 for s in t.health_idle], baseline=t is probed[0]))
+            block.add(Row.of(f"{t.name}, during the rounds", [s * 1000 for s in t.health_busy]))
+    for t in targets:
+        if "server loop" in t.rounds[0].cpu or "loop" in t.rounds[0].cpu:
+            _cpu_block(table, t, conversations)
+        if t.store:
+            block = table.block(f"{t.name}: the store during the last round (each transaction or hand-off)")
+            for label, seconds in t.store.items():
+                block.add(
+                    Row.of(
+                        f"{label} ({len(seconds):,})",
+                        [s * 1000 for s in seconds],
+                        baseline=label == "write transaction: held",
+                    )
+                )
+
+    if peer is not None:
+        ours = [t for t in targets if t.name.startswith("llm-persona serve")]
+        theirs = targets[-1]
+        block = table.block(
+            "llm-persona / peer (latency, wall: below 1 is faster; throughput: above 1 is more)"
+        )
+        for t in ours:
+            engine = t.name.rsplit(", ", 1)[1]
+            (om, op), (pm, pp) = median_p99(t.latencies), median_p99(theirs.latencies)
+            block.add(Row(f"{engine}: latency", om / pm, op / pp, "x"))
+            block.add(
+                Row(
+                    f"{engine}: wall", statistics.median(t.walls) / statistics.median(theirs.walls), None, "x"
+                )
+            )
+            block.add(
+                Row(
+                    f"{engine}: throughput",
+                    statistics.median(theirs.walls) / statistics.median(t.walls),
+                    None,
+                    "x",
+                )
+            )
+    table.notes.extend(verdicts(targets, conversations, latency, pg))
+    return table
+
+
+CPU_LABELS = {
+    "server loop": "server: event-loop thread (HTTP, agent loop, SDK)",
+    "server threads": "server: other threads (store, via asyncio.to_thread)",
+    "loop": "event-loop thread (agent loop, SDK)",
+    "threads": "other threads (store, via asyncio.to_thread)",
+    "client": "this client (all its httpx clients)",
+    "fake": "the fake OpenAI server",
+}
+
+
+def _cpu_block(table: Table, t: Target, conversations: int) -> None:
+    block = table.block(f"{t.name}: CPU per message at {conversations:,} at once, ms (median round)")
+    if t.serial_cpu:
+        serial = t.serial_cpu["server loop"] + t.serial_cpu["server threads"]
+        block.add(Row("server, one message at a time (instant model)", serial * 1000, None, baseline=True))
+        total = t.cpu_per_message("server loop", conversations) + t.cpu_per_message(
+            "server threads", conversations
+        )
+        block.add(Row("server, at once: all threads", total * 1000, None))
+    for who, label in CPU_LABELS.items():
+        if who in t.rounds[0].cpu:
+            block.add(Row(label, t.cpu_per_message(who, conversations) * 1000, None))
+
+
+def verdicts(targets: list[Target], conversations: int, latency: float, pg: str | None) -> list[str]:
+    notes = []
+    cores = os.cpu_count() or 1
+    for t in targets:
+        failures = [f for r in t.rounds for f in r.failures]
+        if failures:
+            total = len(t.rounds) * conversations
+            notes.append(
+                f"{t.name}: {len(failures):,} of {total:,} messages FAILED, e.g. {failures[0]}"
+                + (f" The server logged: {'; '.join(t.server_errors[:2])}" if t.server_errors else "")
+            )
+    if pg is not None and any(t.pg_peak is not None for t in targets):
+        limit, used = pg_limits(pg)
+        peaks = ", ".join(f"{t.name}: {t.pg_peak}" for t in targets if t.pg_peak is not None)
+        notes.append(
+            f"PostgreSQL connections: the server allows {limit} (max_connections; {used} open now, other "
+            f"users included). Peak connections to the bench's database during the rounds: {peaks}. Each "
+            "turn in flight holds a connection of its own for the agent's advisory lock (store/locks.py), "
+            "so turns at once beyond the free connections fail."
+        )
+    alone = targets[0]
+    ceiling = conversations / statistics.median(alone.walls)
+    notes.append(
+        f"Client: it sends the {conversations:,} requests straight to the fake in {statistics.median(alone.walls):.2f} s "
+        f"({ceiling:,.0f} msg/s, ideal {conversations / latency:,.0f}), using "
+        f"{statistics.median(r.cpu['client'] for r in alone.rounds):.2f} s of CPU: "
+        + ", ".join(
+            f"{t.name} {'IS limited by the client' if conversations / statistics.median(t.walls) > 0.7 * ceiling else 'is not limited by it'}"
+            for t in targets[1:]
+        )
+        + "."
+    )
+    for t in targets[1:]:
+        wall = statistics.median(t.walls)
+        machine = statistics.median(r.machine for r in t.rounds)
+        ours = sum(statistics.median(r.cpu[w] for r in t.rounds) for w in t.rounds[0].cpu) / wall / cores
+        line = (
+            f"{t.name}: {conversations / wall:,.0f} msg/s, {wall / latency:.1f}x the ideal wall time; the "
+            f"machine's {cores} cores were {machine:.0%} busy, {ours:.0%} by the bench's processes"
+        )
+        if t.serial_cpu:
+            loop = t.cpu_per_message("server loop", conversations)
+            threads = t.cpu_per_message("server threads", conversations)
+            serial = t.serial_cpu["server loop"] + t.serial_cpu["server threads"]
+            busy = (loop + threads) * conversations / wall
+            line += (
+                f". The server used {(loop + threads) * 1000:.1f} ms of CPU per message ({loop * 1000:.1f} event "
+                f"loop + {threads * 1000:.1f} store threads; {serial * 1000:.1f} one at a time): {busy:.0%} of one "
+                "core. "
+                + (
+                    "Its threads share one GIL, so one core is all a server process gets: its CPU per message "
+                    "is the limit."
+                    if busy > 0.8
+                    else "The machine's cores were saturated, other processes included: the server got less "
+                    "than one core."
+                    if machine > 0.9
+                    else "It was neither CPU-bound nor short of cores: it waited (locks, I/O)."
+                )
+            )
+        notes.append(line if line.endswith(".") else line + ".")
+    for t in targets:
+        if t.store:
+            waits = t.store["write transaction: wait for the write lock"]
+            held = t.store["write transaction: held"]
+            queue = t.store["asyncio.to_thread: wait for a worker thread"]
+            wall = t.rounds[-1].wall
+            notes.append(
+                f"{t.name}, last round: writes held the write lock {sum(held):.2f} s of {wall:.2f} s "
+                f"({sum(held) / wall:.0%}); writers waited for it {sum(waits):.2f} s in all (slowest "
+                f"{max(waits, default=0) * 1000:.0f} ms). Hand-offs to a worker thread waited "
+                f"{statistics.median(queue) * 1000:.0f} ms (median) for one of the default executor's "
+                f"{min(32, cores + 4)} threads."
+            )
+    return notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.concurrency",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--conversations", type=int, default=1000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--latency", type=float, default=0.5, help="seconds the fake waits before answering")
+    parser.add_argument(
+        "--pg", default=PG_DEFAULT, help="PostgreSQL server URL (a throwaway database is made)"
+    )
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-library", action="store_true", help="skip the in-process library run")
+    parser.add_argument("--target", help="URL of another server speaking Letta's /v1 API, measured too")
+    parser.add_argument("--model", default=f"openai/{FAKE_MODEL}", help="model handle the peer's agents use")
+    parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"), help="the peer's API key")
+    args = parser.parse_args(argv)
+    peer = Peer(args.target, args.model, args.api_key) if args.target else None
+    engines = ("sqlite",) if args.no_pg else ("sqlite", "postgresql")
+    show(
+        run(
+            args.conversations,
+            args.rounds,
+            args.latency,
+            engines,
+            args.pg,
+            peer=peer,
+            with_library=not args.no_library,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
