@@ -256,7 +256,7 @@ fuzzed = schemathesis.pytest.from_fixture("api_schema")
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 def test_no_input_makes_a_server_error(
-    case: schemathesis.Case, session: requests.Session, served: Seed
+    case: schemathesis.Case[Any], session: requests.Session, served: Seed
 ) -> None:
     response = case.call(session=session, timeout=30)
     case.validate_response(response, checks=CHECKS)
