@@ -45,10 +45,10 @@ SECTIONS: dict[str, Section] = {
     "turn": lambda a, fake, peer: turn.run(200 if a.quick else 1_000, _engines(a), a.pg),
     "http": lambda a, fake, peer: http_turn.run(100 if a.quick else 500, _engines(a), a.pg, fake, peer),
     "concurrency": lambda a, fake, peer: concurrency.run(
-        1_000, 1 if a.quick else 3, 0.5, _engines(a), a.pg, fake, peer
+        1_000, 1 if a.quick else 3, 0.5, _engines(a), a.pg, fake, peer, ("sqlite",) if a.quick else None
     ),
     "startup": lambda a, fake, peer: (
-        startup.run(3, 1_000, 20, _engines(a), a.pg, fake)
+        startup.run(2, 1_000, 20, _engines(a), a.pg, fake)
         if a.quick
         else startup.run(5, 10_000, 100, _engines(a), a.pg, fake)
     ),
@@ -103,8 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fake OpenAI server: {fake.url}" + (f"; peer: {peer.url} ({peer.model})" if peer else ""))
         print(flush=True)
         for name in names:
+            started = time.perf_counter()
             try:
-                show(SECTIONS[name](args, fake, peer))
+                table = SECTIONS[name](args, fake, peer)
+                table.notes.append(f"({name}: {time.perf_counter() - started:.0f} s)")
+                show(table)
             except Exception:
                 failed.append(name)
                 print(f"== {name}: FAILED ==\n{traceback.format_exc()}", flush=True)

@@ -83,6 +83,7 @@ class Target:
     pg_peak: int | None = None  # most connections to its PostgreSQL database during the rounds
     health_idle: list[float] = field(default_factory=list)  # GET /v1/health/ seconds, before the rounds
     health_busy: list[float] = field(default_factory=list)  # ... and while they ran
+    via_http: bool = True  # sent by this process's httpx clients (not the in-process library run)
 
     @property
     def latencies(self) -> list[float]:
@@ -357,7 +358,7 @@ async def library(db: str, engine: str, conversations: int, rounds: int, fake: P
     from llm_persona.llm.providers import get_model
     from llm_persona.store import Store
 
-    target = Target(f"library, {ENGINES[engine]}: AgentRuntime.send(), no HTTP")
+    target = Target(f"library, {ENGINES[engine]}: AgentRuntime.send(), no HTTP", via_http=False)
     models: dict[str, Model] = {}
 
     def resolve(handle: str) -> Model:
@@ -416,8 +417,9 @@ def run(
     pg: str = PG_DEFAULT,
     fake: Process | None = None,
     peer: Peer | None = None,
-    with_library: bool = True,
+    library_engines: tuple[str, ...] | None = None,
 ) -> Table:
+    """`library_engines`: where to run the in-process library round (default: `engines`; () for none)."""
     model = slow_model(FAKE_MODEL, latency)
     targets: list[Target] = []
     with using_fake(fake) as model_server:
@@ -440,14 +442,11 @@ def run(
                         )
                     )
                 )
-        if with_library:
-            for engine in engines:
-                with database(engine, pg) as db:
-                    targets.append(
-                        asyncio.run(
-                            library(db, engine, conversations, rounds, model_server, f"openai/{model}")
-                        )
-                    )
+        for engine in engines if library_engines is None else library_engines:
+            with database(engine, pg) as db:
+                targets.append(
+                    asyncio.run(library(db, engine, conversations, rounds, model_server, f"openai/{model}"))
+                )
         if peer is not None:
             peer_model = slow_model(peer.model, latency)
             targets.append(
@@ -592,6 +591,7 @@ def verdicts(targets: list[Target], conversations: int, latency: float, pg: str 
         + ", ".join(
             f"{t.name} {'IS limited by the client' if conversations / statistics.median(t.walls) > 0.7 * ceiling else 'is not limited by it'}"
             for t in targets[1:]
+            if t.via_http
         )
         + "."
     )
@@ -599,9 +599,11 @@ def verdicts(targets: list[Target], conversations: int, latency: float, pg: str 
         wall = statistics.median(t.walls)
         machine = statistics.median(r.machine for r in t.rounds)
         ours = sum(statistics.median(r.cpu[w] for r in t.rounds) for w in t.rounds[0].cpu) / wall / cores
+        failed = sum(len(r.failures) for r in t.rounds) / (len(t.rounds) * conversations)
         line = (
-            f"{t.name}: {conversations / wall:,.0f} msg/s, {wall / latency:.1f}x the ideal wall time; the "
-            f"machine's {cores} cores were {machine:.0%} busy, {ours:.0%} by the bench's processes"
+            f"{t.name}: {conversations / wall:,.0f} msg/s, {wall / latency:.1f}x the ideal wall time"
+            + (f" ({failed:.0%} of its messages failed: the figures are not comparable)" if failed else "")
+            + f"; the machine's {cores} cores were {machine:.0%} busy, {ours:.0%} by the bench's processes"
         )
         if t.serial_cpu:
             loop = t.cpu_per_message("server loop", conversations)
@@ -667,7 +669,7 @@ def main(argv: list[str] | None = None) -> None:
             engines,
             args.pg,
             peer=peer,
-            with_library=not args.no_library,
+            library_engines=() if args.no_library else None,
         )
     )
 
