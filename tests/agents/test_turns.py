@@ -149,3 +149,21 @@ async def test_bad_input_is_refused_and_creates_nothing(runtime: AgentRuntime, s
     assert store.count_agents("default") == 0
     with pytest.raises(AgentNotFoundError):
         await runtime.send("agent-does-not-exist", "hi")
+
+
+@pytest.mark.parametrize(
+    ("llm_config", "timeout", "retries"),
+    [
+        ({}, 60.0, 2),  # ModelSettings' defaults
+        ({"timeout": None, "max_retries": None}, 60.0, 2),  # null (e.g. from an agent file) means default
+        ({"timeout": "12.5", "max_retries": 0}, 12.5, 0),
+    ],
+)
+async def test_model_calls_get_the_agents_timeout_and_retries(
+    runtime: AgentRuntime, model: ScriptedModel, llm_config: dict, timeout: float, retries: int
+) -> None:
+    agent = await new_agent(runtime, llm_config=llm_config)
+    model.add(ModelResponse("ok", [], Usage(1, 1), "stop", "test"))
+    await runtime.send(agent.id, "hello")
+    settings = model.requests[-1].settings
+    assert (settings.timeout, settings.max_retries) == (timeout, retries)

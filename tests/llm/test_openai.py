@@ -102,6 +102,44 @@ async def test_request_body_is_openai_chat_completions(
     }
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_empty_assistant_messages_are_left_out(
+    openai_model: Model, fake_openai: FakeOpenAIServer, streamed: bool
+) -> None:
+    """OpenAI refuses an assistant message with `content: null` and no tool calls; an old stored
+    history or an imported agent file can hold one. It says nothing, so it is not sent (as for Anthropic)."""
+    history = [
+        ChatMessage.system("You are Maya."),
+        ChatMessage.user("Hi"),
+        ChatMessage.assistant(None),
+        ChatMessage.user("Still there?"),
+        ChatMessage.assistant("  \n"),
+        ChatMessage.assistant(None, [ToolCall("call_1", "get_weather", '{"city": "Oslo"}')]),
+        ChatMessage.tool("call_1", "sunny"),
+        ChatMessage.assistant("Sunny in Oslo."),
+        ChatMessage.user("Thanks"),
+    ]
+    fake_openai.add("You're welcome.")
+
+    request = ModelRequest(history, [WEATHER])
+    if streamed:
+        await collect(openai_model, request)
+    else:
+        await openai_model.request(request)
+
+    sent = fake_openai.requests[-1].body["messages"]
+    assert [(m["role"], m["content"]) for m in sent] == [
+        ("system", "You are Maya."),
+        ("user", "Hi"),
+        ("user", "Still there?"),
+        ("assistant", None),  # a tool call: content may be null
+        ("tool", "sunny"),
+        ("assistant", "Sunny in Oslo."),
+        ("user", "Thanks"),
+    ]
+    assert all(m["content"] is not None or m.get("tool_calls") for m in sent)
+
+
 async def test_tool_calls(openai_model: Model, fake_openai: FakeOpenAIServer) -> None:
     calls = [ToolCall("call_a", "get_weather", '{"city": "Paris"}'), ToolCall("call_b", "get_weather", "{}")]
     fake_openai.add(calls)

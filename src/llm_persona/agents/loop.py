@@ -402,13 +402,18 @@ class Turn:
         ]
 
     def _settings(self) -> ModelSettings:
-        config = self.agent.llm_config
+        config, defaults = self.agent.llm_config, _DEFAULT_SETTINGS
+        timeout, retries = config.get("timeout"), config.get("max_retries")  # absent or null: default
         return ModelSettings(
             temperature=config.get("temperature"),
             max_tokens=config.get("max_tokens"),
-            timeout=float(config.get("timeout", 60.0)),
-            max_retries=int(config.get("max_retries", 2)),
+            timeout=defaults.timeout if timeout is None else float(timeout),
+            max_retries=defaults.max_retries if retries is None else int(retries),
         )
+
+
+#: What a model call gets for the settings an agent's `llm_config` leaves out.
+_DEFAULT_SETTINGS = ModelSettings()
 
 
 @dataclass

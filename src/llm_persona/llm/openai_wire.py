@@ -24,7 +24,8 @@ from llm_persona.llm.types import (
 def chat_params(request: ModelRequest, model: str, *, max_tokens_field: str) -> dict[str, Any]:
     """The JSON body of a chat-completions request (without `stream`)."""
     settings = request.settings
-    params: dict[str, Any] = {"model": model, "messages": [message_json(m) for m in request.messages]}
+    messages = [message_json(m) for m in request.messages if not _empty_assistant(m)]
+    params: dict[str, Any] = {"model": model, "messages": messages}
     if request.tools:
         params["tools"] = [
             {
@@ -42,8 +43,15 @@ def chat_params(request: ModelRequest, model: str, *, max_tokens_field: str) -> 
     return params
 
 
+def _empty_assistant(message: ChatMessage) -> bool:
+    """An assistant message with neither text nor tool calls (histories stored before the loop
+    dropped them, imported agent files): OpenAI refuses `content: null` without `tool_calls`, and
+    the message says nothing, so it is left out, as the Anthropic wire code does."""
+    return message.role == "assistant" and not message.tool_calls and not (message.content or "").strip()
+
+
 def message_json(message: ChatMessage) -> dict[str, Any]:
-    """One message as OpenAI expects it."""
+    """One message as OpenAI expects it (`chat_params` leaves out empty assistant messages)."""
     if message.role == "tool":
         return {"role": "tool", "tool_call_id": message.tool_call_id or "", "content": message.content or ""}
     data: dict[str, Any] = {"role": message.role, "content": message.content}

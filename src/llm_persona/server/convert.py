@@ -33,7 +33,7 @@ from llm_persona import __version__
 from llm_persona.agents import events as ev
 from llm_persona.agents.context import DEFAULT_CONTEXT_WINDOW, estimate_tokens, message_tokens
 from llm_persona.agents.memory import compile_blocks
-from llm_persona.llm.types import Usage
+from llm_persona.llm.types import ModelSettings, Usage
 from llm_persona.server import schemas as w
 from llm_persona.server.schemas.agents import ModelEndpointType
 from llm_persona.server.schemas.common import STOP_REASONS, TOOL_TYPES, StopReasonType, ToolType
@@ -132,9 +132,14 @@ def agent_state(
     )
 
 
+#: The timeout and retries an agent's model calls get when its `llm_config` sets none.
+_MODEL_DEFAULTS = ModelSettings()
+
+
 def llm_config(agent: AgentRecord) -> w.LlmConfig:
     """Letta's `llm_config` for the agent's model handle and settings. Providers Letta does not
-    name (our `openai/...` handle also covers OpenAI-compatible servers) show as "openai"."""
+    name (our `openai/...` handle also covers OpenAI-compatible servers) show as "openai"; `timeout`
+    and `max_retries` (ours) show what the agent's model calls get, set or default."""
     provider, _, model = agent.model.partition("/")
     settings = agent.llm_config
     return w.LlmConfig(
@@ -146,6 +151,8 @@ def llm_config(agent: AgentRecord) -> w.LlmConfig:
         temperature=settings.get("temperature"),
         max_tokens=settings.get("max_tokens"),
         parallel_tool_calls=settings.get("parallel_tool_calls"),
+        timeout=settings.get("timeout", _MODEL_DEFAULTS.timeout),
+        max_retries=settings.get("max_retries", _MODEL_DEFAULTS.max_retries),
     )
 
 

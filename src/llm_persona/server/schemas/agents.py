@@ -59,6 +59,12 @@ _PERSONA_VERSION = "Pin this version of the persona (not with persona_label)."
 _PERSONA_LABEL = "Follow the version this label points at, e.g. 'production' (not with persona_version)."
 _PERSONA_VARS = "Values for the persona's template variables, e.g. {'user_name': 'Bo'}."
 
+#: Bounds of the per-agent `timeout` (seconds) and `max_retries` a client may set.
+MAX_TIMEOUT = 3600.0
+MAX_RETRIES = 10
+_TIMEOUT = f"Seconds each network step of a model call may take (above 0, at most {MAX_TIMEOUT:g})."
+_MAX_RETRIES = f"How often a failed model call is tried again (0 to {MAX_RETRIES})."
+
 
 class LlmConfig(WireModel):
     """Letta's (deprecated but required) `llm_config`, derived from the agent's model handle."""
@@ -75,6 +81,9 @@ class LlmConfig(WireModel):
     parallel_tool_calls: bool | None = None
     put_inner_thoughts_in_kwargs: bool = False
     enable_reasoner: bool = False
+    # ours (the SDK's `LlmConfig` has no such fields and keeps them as extra keys)
+    timeout: float | None = Field(default=None, description=_TIMEOUT)
+    max_retries: int | None = Field(default=None, description=_MAX_RETRIES)
 
 
 class Memory(WireModel):
@@ -179,7 +188,12 @@ _SETTING_TYPES: dict[str, TypeAdapter[Any]] = {
     "max_output_tokens": TypeAdapter(Annotated[int, Field(gt=0, le=MAX_INT)]),
     "context_window": TypeAdapter(Annotated[int, Field(gt=0, le=MAX_INT)]),
     "parallel_tool_calls": TypeAdapter(bool),
+    "timeout": TypeAdapter(Annotated[float, Field(gt=0, le=MAX_TIMEOUT, allow_inf_nan=False)]),
+    "max_retries": TypeAdapter(Annotated[int, Field(ge=0, le=MAX_RETRIES)]),
 }
+
+#: What a setting means, added to its error where the bare bound would not say.
+_SETTING_HINTS = {"timeout": _TIMEOUT, "max_retries": _MAX_RETRIES}
 
 
 def typed_settings(config: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +206,8 @@ def typed_settings(config: dict[str, Any]) -> dict[str, Any]:
         try:
             out[key] = adapter.validate_python(config[key])
         except ValidationError as exc:
-            raise ValueError(f"{key}: {exc.errors()[0]['msg']}") from None
+            hint = f". {_SETTING_HINTS[key]}" if key in _SETTING_HINTS else ""
+            raise ValueError(f"{key}: {exc.errors()[0]['msg']}{hint}") from None
     return out
 
 
@@ -279,10 +294,21 @@ class _AgentBody(RequestModel):
 
     def llm_settings(self) -> dict[str, Any]:
         """Model settings for `AgentRecord.llm_config`, from `llm_config`, `model_settings`,
-        `context_window_limit`, `max_tokens` and `parallel_tool_calls` (later ones win)."""
+        `context_window_limit`, `max_tokens` and `parallel_tool_calls` (later ones win).
+
+        `timeout` and `max_retries` (ours: Letta has neither) are read from `llm_config` and
+        `model_settings`; the agent loop passes them on as `ModelSettings.timeout` / `.max_retries`.
+        """
         out: dict[str, Any] = {}
         config = self.llm_config or {}
-        for key in ("temperature", "max_tokens", "context_window", "parallel_tool_calls"):
+        for key in (
+            "temperature",
+            "max_tokens",
+            "context_window",
+            "parallel_tool_calls",
+            "timeout",
+            "max_retries",
+        ):
             if config.get(key) is not None:
                 out[key] = config[key]
         settings = self.model_settings or {}
@@ -290,6 +316,8 @@ class _AgentBody(RequestModel):
             ("temperature", "temperature"),
             ("max_output_tokens", "max_tokens"),
             ("parallel_tool_calls", "parallel_tool_calls"),
+            ("timeout", "timeout"),
+            ("max_retries", "max_retries"),
         ):
             if settings.get(key) is not None:
                 out[ours] = settings[key]
