@@ -51,6 +51,7 @@ async def test_default_resolver_reads_openai_env_and_runs_tools(
     assert second["messages"][2]["tool_calls"][0]["function"]["name"] == "memory_insert"
     assert json.loads(second["messages"][3]["content"])["status"] == "OK"
     assert result.usage.input_tokens > 0
+    await runtime.aclose()  # closes the provider's connections
 
 
 async def test_provider_failures_are_retried_then_reported(
@@ -80,3 +81,4 @@ async def test_provider_failures_are_retried_then_reported(
 
     fake.add("Still here.")
     assert (await runtime.send(agent.id, "fourth")).messages[-1].content == "Still here."
+    await models["openai/fake-model"].aclose()

@@ -66,6 +66,27 @@ async def test_concurrent_sends_in_one_process_are_queued(store: Store) -> None:
     assert [m.content for m in messages if m.role == "user"] == [f"m-{i}" for i in range(20)]
 
 
+async def test_a_send_cancelled_while_it_waits_for_the_lock_leaves_the_lock_free(
+    store: Store, store_url: str
+) -> None:
+    runtime = AgentRuntime(store, models=lambda handle: FunctionModel(reply(slow=False)))
+    agent = await runtime.create_agent(name="c", model="scripted/echo")
+    with Store.open(store_url) as other:  # another process's store: its lock is the one to wait for
+        held = other.agent_lock(agent.id)
+        held.__enter__()
+        waiting = asyncio.create_task(runtime.send(agent.id, "never"))
+        await asyncio.sleep(0.2)
+        waiting.cancel()
+        await asyncio.gather(waiting, return_exceptions=True)
+        held.__exit__(None, None, None)
+    # the cancelled send's worker thread got the lock after the other store let go; it gave it back
+    result = await asyncio.wait_for(runtime.send(agent.id, "next"), timeout=10)
+    assert result.messages[-1].content == "echo next"
+    assert [m.content for m in store.list_messages("default", agent.id) if m.role == "user"] == ["next"]
+    with Store.open(store_url) as third, third.agent_lock(agent.id):  # and nobody holds it now
+        pass
+
+
 async def test_two_processes_on_one_agent_are_serialised(store: Store, store_url: str) -> None:
     runtime = AgentRuntime(store, models=lambda handle: FunctionModel(reply(slow=False)))
     agent = await runtime.create_agent(name="two", model="scripted/echo")

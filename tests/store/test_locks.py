@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from llm_persona.store import Store
-from llm_persona.store.locks import advisory_key
+from llm_persona.store.advisory import advisory_key
 
 from .helpers import TENANT, new_agent
-from .workers import append_turns
+from .workers import append_turns, hold_until_killed
 
 TURNS = 25
 
@@ -142,3 +142,26 @@ def test_advisory_keys_are_stable_signed_64_bit() -> None:
     key = advisory_key("agent-123")
     assert key == advisory_key("agent-123") != advisory_key("agent-124")
     assert -(2**63) <= key < 2**63
+
+
+def test_a_killed_holder_releases_the_lock(store: Store, store_url: str) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    held = ctx.Event()
+    proc = ctx.Process(target=hold_until_killed, args=(store_url, "agent-x", held))
+    proc.start()
+    try:
+        assert held.wait(timeout=60)
+        acquired = threading.Event()
+
+        def take() -> None:
+            with store.agent_lock("agent-x"):
+                acquired.set()
+
+        thread = threading.Thread(target=take, daemon=True)
+        thread.start()
+        assert not acquired.wait(timeout=0.3)  # the child holds it
+    finally:
+        proc.kill()
+        proc.join(timeout=30)
+    assert acquired.wait(timeout=10)
+    thread.join()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from llm_persona.errors import AgentNotFoundError, ConflictError, ToolNotFoundError
-from llm_persona.store import Store, ToolRecord
+from llm_persona.store import AgentRecord, Store, ToolRecord
 
 from .helpers import OTHER, TENANT, new_agent
 
@@ -118,3 +121,26 @@ def test_other_tenants_cannot_see_or_use_a_tool(store: Store) -> None:
         with pytest.raises(ToolNotFoundError):
             call()
     assert store.get_tool(TENANT, tool.id) == tool
+
+
+def test_agents_created_at_once_share_the_upserted_tools(store: Store) -> None:
+    """Agents made together on a fresh database all upsert the same built-in tools: none fails."""
+    names = ["memory_insert", "memory_replace", "conversation_search"]
+    start = threading.Barrier(8)
+
+    def create(i: int) -> AgentRecord:
+        start.wait(timeout=10)
+        ids = [store.upsert_tool(TENANT, ToolRecord(name=n, tool_type="memory")).id for n in names]
+        return store.create_agent(TENANT, AgentRecord(name=f"a{i}", model="m", tool_ids=ids))
+
+    with ThreadPoolExecutor(8) as pool:
+        made = list(pool.map(create, range(8)))
+    tool_ids = [t.id for t in store.list_tools(TENANT)]
+    assert len(tool_ids) == len(names)
+    assert all(sorted(agent.tool_ids) == sorted(tool_ids) for agent in made)
+
+
+def test_upsert_leaves_an_unchanged_tool_alone(store: Store) -> None:
+    created = store.upsert_tool(TENANT, ToolRecord(name="lookup", tags=["a", "a"], json_schema=SCHEMA))
+    again = store.upsert_tool(TENANT, ToolRecord(name="lookup", tags=["a"], json_schema=SCHEMA))
+    assert again == created  # not even updated_at moved

@@ -42,3 +42,10 @@ def _turn(store: Store, tenant: str, agent_id: str, text: str) -> None:
         step=StepRecord(model="m"),
         messages=[MessageRecord(role="user", content=text)],
     )
+
+
+def hold_until_killed(url: str, agent_id: str, held: Any) -> None:
+    """Take the agent's lock, set `held`, and sleep until the test kills this process."""
+    with Store.open(url) as store, store.agent_lock(agent_id):
+        held.set()
+        time.sleep(600)

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import jsonschema
-
 from llm_persona.agents import events as ev
 from llm_persona.agents.context import (
     DEFAULT_CONTEXT_WINDOW,
@@ -33,6 +31,7 @@ from llm_persona.agents.context import (
 from llm_persona.agents.memory import ToolError, WorkingMemory
 from llm_persona.agents.persona_binding import ServedPersona, VersionCache, resolve_for
 from llm_persona.agents.system_prompt import compile_system_prompt
+from llm_persona.agents.tools.arguments import check_arguments
 from llm_persona.agents.tools.builtin import BUILTIN_TOOLS, ToolContext
 from llm_persona.agents.tools.sandbox import ToolExecutor
 from llm_persona.errors import ModelError, ModelResponseError
@@ -372,20 +371,14 @@ class Turn:
         builtin = BUILTIN_TOOLS.get(call.name)
         if builtin is None or tool.tool_type == "custom":
             return await self._run_custom(tool, args)
-        try:
-            jsonschema.validate(args, builtin.parameters)
-        except jsonschema.ValidationError as exc:
-            raise ToolError(f"Bad arguments for `{call.name}`: {exc.message}.") from exc
+        check_arguments(call.name, args, builtin.parameters)
         return await builtin.run(ToolContext(memory, self._search_messages), args)
 
     async def _run_custom(self, tool: ToolRecord, args: dict[str, Any]) -> str:
         executor = self.options.tool_executor
         if executor is None or not tool.source_code:
             raise ToolError(f"Tool `{tool.name}` cannot run here: it has no source code or no executor.")
-        try:
-            jsonschema.validate(args, tool.json_schema.get("parameters") or {})
-        except jsonschema.ValidationError as exc:
-            raise ToolError(f"Bad arguments for `{tool.name}`: {exc.message}.") from exc
+        check_arguments(tool.name, args, tool.json_schema.get("parameters") or {})
         name = tool.json_schema.get("name") or tool.name
         outcome = await executor.run(tool.source_code, name, args, return_char_limit=tool.return_char_limit)
         if outcome.status == "error":

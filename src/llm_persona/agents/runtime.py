@@ -12,7 +12,8 @@ import asyncio
 import copy
 import weakref
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,25 +40,38 @@ from llm_persona.store import (
 ModelResolver = Callable[[str], Model]
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
+#: Threads that take agents' store locks (and read their state): how many agents one process can be
+#: waiting for at once before further turns queue for a thread.
+LOCK_WAITERS = 64
 
 
-def default_models() -> ModelResolver:
+class ProviderModels:
     """Resolve `provider/model` handles to real providers (with retries), one instance per handle.
 
     Credentials and base URLs come from the environment as each SDK reads them (OPENAI_API_KEY,
-    OPENAI_BASE_URL, ANTHROPIC_API_KEY).
+    OPENAI_BASE_URL, ANTHROPIC_API_KEY). `aclose()` closes their connections.
     """
-    from llm_persona.llm.providers import get_model
 
-    cache: dict[str, Model] = {}
+    def __init__(self) -> None:
+        self._cache: dict[str, Model] = {}
 
-    def resolve(handle: str) -> Model:
-        model = cache.get(handle)
+    def __call__(self, handle: str) -> Model:
+        model = self._cache.get(handle)
         if model is None:
-            model = cache[handle] = get_model(handle)
+            from llm_persona.llm.providers import get_model
+
+            model = self._cache[handle] = get_model(handle)
         return model
 
-    return resolve
+    async def aclose(self) -> None:
+        models, self._cache = list(self._cache.values()), {}
+        for model in models:
+            await model.aclose()
+
+
+def default_models() -> ModelResolver:
+    """The resolver an `AgentRuntime` uses when given none: a `ProviderModels`."""
+    return ProviderModels()
 
 
 @dataclass(frozen=True)
@@ -92,10 +106,20 @@ class AgentRuntime:
         self.models = models or default_models()
         self.max_steps = max_steps
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Waiting for an agent another process holds blocks a thread: not one of the default pool's,
+        # which the holders' own commits and releases need (two replicas could otherwise starve).
+        self._lock_threads = ThreadPoolExecutor(LOCK_WAITERS, thread_name_prefix="llm-persona-agent-lock")
         self._contexts = ContextCache()
         self._persona_versions = VersionCache()
         if personas is not None:
             self.sync_personas(personas)
+
+    async def aclose(self) -> None:
+        """Close the models' connections, where the resolver can (the default one can). The store
+        stays open: it belongs to whoever opened it."""
+        aclose = getattr(self.models, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
     def for_tenant(self, tenant: str) -> AgentRuntime:
         """The same runtime (store, models, locks, executor) acting for `tenant`."""
@@ -275,8 +299,7 @@ class AgentRuntime:
             tool_executor=self.tool_executor,
             persona_versions=self._persona_versions,
         )
-        async with self._serialised(agent_id):
-            state, context = await asyncio.to_thread(self._load_state, agent_id)
+        async with self._serialised(agent_id) as (state, context):
             turn = Turn(self.store, state, self.models(state.agent.model), options, context)
             try:
                 async for event in turn.run(inputs):
@@ -297,17 +320,40 @@ class AgentRuntime:
         return state, InContext(state.messages)
 
     @asynccontextmanager
-    async def _serialised(self, agent_id: str) -> AsyncIterator[None]:
+    async def _serialised(self, agent_id: str) -> AsyncIterator[tuple[AgentState, InContext]]:
+        """Hold the agent's locks (this process's, then the store's) for the block, and give it the
+        agent's state, read in the same worker-thread hop that took the store's lock."""
         lock = self._locks.get(agent_id)
         if lock is None:
             lock = self._locks[agent_id] = asyncio.Lock()
         async with lock:
             held = self.store.agent_lock(agent_id)
-            await asyncio.to_thread(held.__enter__)
+
+            def lock_and_load() -> tuple[AgentState, InContext]:
+                held.__enter__()
+                try:
+                    return self._load_state(agent_id)
+                except BaseException:
+                    held.__exit__(None, None, None)
+                    raise
+
+            loop = asyncio.get_running_loop()
+            loading = loop.run_in_executor(self._lock_threads, lock_and_load)
             try:
-                yield
+                loaded = await asyncio.shield(loading)
+            except asyncio.CancelledError:  # the thread may still get the lock: release it then
+                loading.add_done_callback(lambda done: _release_if_taken(done, held))
+                raise
+            try:
+                yield loaded
             finally:
                 await asyncio.to_thread(held.__exit__, None, None, None)
+
+
+def _release_if_taken(loading: asyncio.Future[Any], held: AbstractContextManager[None]) -> None:
+    """After a cancelled wait: if the worker thread got the lock (and the state), release it."""
+    if not loading.cancelled() and loading.exception() is None:
+        asyncio.get_running_loop().run_in_executor(None, held.__exit__, None, None, None)
 
 
 def _inputs(message: str | Sequence[Mapping[str, Any]]) -> list[MessageRecord]:

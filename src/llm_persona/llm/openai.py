@@ -93,13 +93,14 @@ class OpenAIModel(Model):
         params = chat_params(request, self.model, max_tokens_field=self.max_tokens_field)
         try:
             with self._connect().lease() as client:
-                completion = await client.post(
+                raw = await client.post(
                     "/chat/completions",
-                    cast_to=ChatCompletion,
+                    cast_to=httpx2.Response,
                     body=params,
                     options={"timeout": request.settings.timeout},
                 )
-            return parse_completion(as_json(completion), fallback_model=self.model)
+                data = raw.json()  # a body that is not JSON raises ValueError
+            return parse_completion(data, fallback_model=self.model)
         except openai.OpenAIError as exc:
             raise self._map_error(exc, request.settings.timeout) from exc
         except ValueError as exc:  # not JSON, or JSON that is not a chat completion
@@ -169,7 +170,7 @@ class OpenAIModel(Model):
                 api_key=self._api_key,
                 base_url=self._base_url,
                 max_retries=0,
-                http_client=openai.DefaultAsyncHttpxClient(verify=verify),
+                http_client=openai.DefaultAioHttpClient(verify=verify),
             )
         except openai.OpenAIError as exc:
             raise ModelBadRequestError(
@@ -199,10 +200,11 @@ class OpenAIModel(Model):
 
     def _map_error(self, exc: openai.OpenAIError, timeout: float) -> ModelError:
         where, provider, model = self._where(), self.provider, self.model
-        if isinstance(exc, openai.APITimeoutError):
+        if isinstance(exc, openai.APITimeoutError) and _waited_too_long(exc):
             return failures.timed_out(where=where, provider=provider, model=model, timeout=timeout)
         if isinstance(exc, openai.APIConnectionError):
-            detail = str(exc.__cause__ or exc) or type(exc.__cause__).__name__
+            cause = _root_cause(exc)
+            detail = str(cause) or type(cause).__name__
             return failures.unreachable(where=where, provider=provider, model=model, detail=detail)
         if isinstance(exc, openai.APIStatusError):
             return failures.for_status(
@@ -224,6 +226,23 @@ class OpenAIModel(Model):
             provider=provider,
             model=model,
         )
+
+
+def _root_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ is not None:
+        exc = exc.__cause__
+    return exc
+
+
+def _waited_too_long(exc: openai.APITimeoutError) -> bool:
+    """True if a timer ran out. The aiohttp transport also reports a connection the server dropped
+    as a timeout; only an exception chain holding a TimeoutError is one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, TimeoutError):
+            return True
+        cause = cause.__cause__
+    return False
 
 
 def _detail(exc: openai.APIError) -> str:

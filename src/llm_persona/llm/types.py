@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeAlias
 Role: TypeAlias = Literal["system", "user", "assistant", "tool"]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCall:
     """A call the model asked for. `arguments` is the JSON text exactly as the model sent it (maybe invalid)."""
 
@@ -20,7 +20,7 @@ class ToolCall:
     arguments: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ChatMessage:
     """One message of a conversation; `tool` messages answer the assistant's call `tool_call_id`."""
 
@@ -47,7 +47,7 @@ class ChatMessage:
         return cls("tool", content, tool_call_id=tool_call_id, name=name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolSchema:
     """A tool the model may call; `parameters` is the JSON schema of its arguments object."""
 
@@ -56,7 +56,7 @@ class ToolSchema:
     parameters: dict[str, Any]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelSettings:
     """How to ask: sampling, limits, and how long and how often to try.
 
@@ -71,7 +71,7 @@ class ModelSettings:
     parallel_tool_calls: bool | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Usage:
     """Tokens one request (or, summed with `+`, many requests) used; cached tokens are part of input."""
 
@@ -93,7 +93,7 @@ class Usage:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelResponse:
     """A complete answer.
 
@@ -109,7 +109,7 @@ class ModelResponse:
     reasoning: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ModelRequest:
     """Everything one model call needs.
 
@@ -123,14 +123,14 @@ class ModelRequest:
     cache_prefix: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the reply text."""
 
     text: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ToolCallDelta:
     """A piece of tool call `index`: `id` and `name` come once (first piece), `arguments` in pieces."""
 
@@ -140,7 +140,7 @@ class ToolCallDelta:
     arguments: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ResponseDone:
     """The last event of every stream: the whole response, as `request` would have returned it."""
 

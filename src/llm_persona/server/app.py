@@ -90,6 +90,7 @@ def app_from_env() -> FastAPI:
         try:
             yield
         finally:
+            await runtime.aclose()
             store.close()
 
     app.router.lifespan_context = lifespan

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, Select, Table, select
+from sqlalchemy import ColumnElement, Connection, Engine, Insert, Row, Select, Table, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, StatementError
 
 from llm_persona.errors import (
@@ -20,8 +21,9 @@ from llm_persona.errors import (
     StoreError,
     ToolNotFoundError,
 )
-from llm_persona.store.engine import WRITE_OPTION
+from llm_persona.store.engine import WRITE_OPTION, is_memory, sqlite_busy_timeout_ms
 from llm_persona.store.errors import UnstorableValueError
+from llm_persona.store.fifo import FifoLock, writer_lock
 from llm_persona.store.tables import agents
 
 T = TypeVar("T", bound=tuple[Any, ...])
@@ -37,6 +39,11 @@ class StoreBase:
         self._writer = engine.execution_options(**{WRITE_OPTION: True})
         # In-memory SQLite shares one connection between threads: one transaction at a time.
         self._mutex: AbstractContextManager[Any] = threading.RLock() if serialise else nullcontext()
+        # A SQLite file: this process's writers queue in order (see store/fifo.py).
+        self._queue: FifoLock | None = None
+        if self.dialect == "sqlite" and not is_memory(engine.url) and engine.url.database:
+            self._queue = writer_lock(engine.url.database)
+            self._queue_timeout = sqlite_busy_timeout_ms(engine.url) / 1000
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
@@ -47,12 +54,32 @@ class StoreBase:
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """A short write transaction: commits on success, rolls everything back on any error."""
-        with self._translate(), self._mutex, self._writer.begin() as conn:
+        with self._translate(), self._mutex, self._queued(), self._writer.begin() as conn:
             yield conn
+
+    @contextmanager
+    def _queued(self) -> Iterator[None]:
+        """Wait for this process's earlier writers to the SQLite file (nothing on PostgreSQL)."""
+        if self._queue is None:
+            yield
+            return
+        if not self._queue.acquire(self._queue_timeout):
+            raise StoreError(_locked(self.engine.url.render_as_string(hide_password=True)))
+        try:
+            yield
+        finally:
+            self._queue.release()
 
     def _for_update(self, stmt: Select[T]) -> Select[T]:
         """Lock the selected rows until commit (PostgreSQL; SQLite writers are serialised anyway)."""
         return stmt.with_for_update() if self.dialect == "postgresql" else stmt
+
+    def _insert_or_skip(self, table: Table, values: Mapping[str, Any], *, unique: Sequence[str]) -> Insert:
+        """An INSERT that does nothing (rowcount 0) if a row with the same `unique` columns exists,
+        even one inserted by a transaction still running: no IntegrityError from a race."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=list(unique))
+        return sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=list(unique))
 
     def _lock_agent(self, conn: Connection, tenant: str, agent_id: str) -> None:
         """Lock the agent's row until commit, or raise AgentNotFoundError."""
@@ -97,11 +124,7 @@ def _database_error(url: str, exc: DBAPIError) -> str:
     first = _first_line(exc.orig)
     lowered = first.lower()
     if "database is locked" in lowered or "database table is locked" in lowered:
-        return (
-            f"The database {url} is locked: another connection held its write lock for longer than "
-            "this one waits. Nothing was changed; retry. If it keeps happening, look for a long "
-            "transaction or a backup holding the lock, or wait longer with ?timeout=SECONDS in the URL."
-        )
+        return _locked(url)
     if "disk is full" in lowered or "no space left on device" in lowered:
         return (
             f"The database {url} cannot grow ({first}): the disk, or the database's size limit, is "
@@ -110,6 +133,14 @@ def _database_error(url: str, exc: DBAPIError) -> str:
     return (
         f"Database error on {url}: {first}. Check that the database is reachable "
         "and migrated (`llm-persona db upgrade`), then retry."
+    )
+
+
+def _locked(url: str) -> str:
+    return (
+        f"The database {url} is locked: another connection held its write lock for longer than "
+        "this one waits. Nothing was changed; retry. If it keeps happening, look for a long "
+        "transaction or a backup holding the lock, or wait longer with ?timeout=SECONDS in the URL."
     )
 
 

@@ -3,8 +3,9 @@
 SQLite runs in WAL mode with foreign keys on. Its driver's implicit transactions are switched off
 and every transaction begins explicitly: `BEGIN` for reads (one snapshot for all their queries)
 and `BEGIN IMMEDIATE` for writes (take the write lock first, so a read-then-write transaction
-never fails half way with SQLITE_BUSY). A writer waits up to 30 s for another connection's write
-lock; `?timeout=SECONDS` in the URL (the sqlite3 driver's own parameter) changes that.
+never fails half way with SQLITE_BUSY). A process's writers queue in order (store/fifo.py); a
+writer waits up to 30 s in that queue, and as long for another process's write lock;
+`?timeout=SECONDS` in the URL (the sqlite3 driver's own parameter) changes that.
 """
 
 from __future__ import annotations
@@ -97,13 +98,13 @@ def sqlite_busy_timeout_ms(url: URL) -> int:
     return int(seconds * 1000)
 
 
-def create_lock_engine(url: URL) -> Engine:
-    """PostgreSQL connections that hold per-agent advisory locks, apart from the data pool.
-
-    Autocommit (a session lock needs no transaction, and must not idle in one); unlimited overflow:
-    a waiting lock must never starve the data pool or another lock of a connection.
-    """
-    return create_engine(url, pool_size=4, max_overflow=-1, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
+def create_lock_engine(url: URL, *, size: int) -> Engine:
+    """At most `size` PostgreSQL connections that hold per-agent advisory locks, apart from the
+    data pool (a waiting lock never starves it). Autocommit: a session lock needs no transaction,
+    and must not idle in one."""
+    return create_engine(
+        url, pool_size=size, max_overflow=0, pool_pre_ping=True, isolation_level="AUTOCOMMIT"
+    )
 
 
 def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> None:

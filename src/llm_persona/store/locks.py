@@ -1,6 +1,6 @@
 """Per-agent locks that make processes queue, so one agent runs one step at a time everywhere.
 
-PostgreSQL: a session-level advisory lock, held on a dedicated connection (server replicas queue).
+PostgreSQL: a session-level advisory lock (server replicas queue), see store/advisory.py.
 SQLite file: an exclusive flock on `<db>.locks/<hash>.lock` (processes on one machine queue).
 In-memory SQLite: a lock in this process. Every kind waits; none fails. A holder that dies
 releases its lock with its connection or file descriptor. Lock files are kept (deleting one
@@ -16,22 +16,10 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, text
-
 try:
     import fcntl
 except ImportError:  # Windows: SQLite locks stay within the process
     fcntl = None  # type: ignore[assignment]
-
-_NAMESPACE = "llm-persona:agent:"
-_LOCK = text("SELECT pg_advisory_lock(:key)")
-_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
-
-
-def advisory_key(agent_id: str) -> int:
-    """A signed 64-bit key for pg_advisory_lock, from the agent id."""
-    digest = hashlib.blake2b((_NAMESPACE + agent_id).encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
 
 
 class AgentLocks:
@@ -88,35 +76,6 @@ class FileLocks(AgentLocks):
                 fcntl.flock(fd, fcntl.LOCK_UN)
         finally:
             os.close(fd)
-
-
-class AdvisoryLocks(AgentLocks):
-    """pg_advisory_lock on a connection of `engine` (its own pool) for as long as the lock is held."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-
-    @contextmanager
-    def hold(self, agent_id: str) -> Iterator[None]:
-        key = advisory_key(agent_id)
-        conn = self.engine.connect()  # an autocommit connection: see engine.create_lock_engine
-        try:
-            conn.execute(_LOCK, {"key": key})
-        except BaseException:
-            conn.invalidate()  # closing the session drops a lock it may have got
-            conn.close()
-            raise
-        try:
-            yield
-        finally:
-            try:
-                conn.execute(_UNLOCK, {"key": key})
-            except Exception:
-                conn.invalidate()
-            conn.close()
-
-    def close(self) -> None:
-        self.engine.dispose()
 
 
 def file_locks_or_local(db_path: Path) -> AgentLocks:

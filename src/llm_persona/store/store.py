@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Engine
 
+from llm_persona.store.advisory import WAIT_SLOTS, AdvisoryLocks
 from llm_persona.store.agents import AgentsRepo
 from llm_persona.store.blocks import BlocksRepo
 from llm_persona.store.engine import create_lock_engine, create_store_engine, is_memory, resolve_url
 from llm_persona.store.keys import KeysRepo
-from llm_persona.store.locks import AdvisoryLocks, AgentLocks, LocalLocks, file_locks_or_local
+from llm_persona.store.locks import AgentLocks, LocalLocks, file_locks_or_local
 from llm_persona.store.messages import MessagesRepo
 from llm_persona.store.migrate import upgrade_engine
 from llm_persona.store.passages import PassagesRepo
@@ -45,7 +46,7 @@ class Store(AgentsRepo, BlocksRepo, ToolsRepo, MessagesRepo, StepsRepo, Passages
         engine = create_store_engine(resolved)
         locks: AgentLocks
         if resolved.get_backend_name() == "postgresql":
-            locks = AdvisoryLocks(create_lock_engine(resolved))
+            locks = AdvisoryLocks(create_lock_engine(resolved, size=1 + WAIT_SLOTS))
         elif is_memory(resolved) or not resolved.database:
             locks = LocalLocks()
         else:
@@ -67,7 +68,9 @@ class Store(AgentsRepo, BlocksRepo, ToolsRepo, MessagesRepo, StepsRepo, Passages
         Serialises the steps of one agent across threads, processes and server replicas; it does
         not check that the agent exists. Not reentrant.
         """
-        with self._locks.hold(agent_id):
+        with ExitStack() as held:
+            with self._translate():  # a database error while taking it; not the caller's errors
+                held.enter_context(self._locks.hold(agent_id))
             yield
 
     def close(self) -> None:

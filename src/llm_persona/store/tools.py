@@ -50,30 +50,26 @@ class ToolsRepo(StoreBase):
             return _load_tool(conn, tenant, tool.id)
 
     def upsert_tool(self, tenant: str, tool: ToolRecord) -> ToolRecord:
-        """Create the tool, or update the tool of that name in place (keeping its id)."""
+        """Create the tool, or update the tool of that name in place (keeping its id).
+
+        Safe when several callers upsert one name at once (agents created together on a fresh
+        database all upsert the built-in tools): the insert skips a name taken meanwhile.
+        """
+        values = _tool_values(tenant, tool)
         with self._write() as conn:
-            row = conn.execute(
-                self._for_update(
-                    select(tools.c.id).where(tools.c.tenant == tenant, tools.c.name == tool.name)
-                )
-            ).first()
-            if row is None:
-                _insert_tool(conn, tenant, tool)
+            insert_new = self._insert_or_skip(tools, values, unique=("tenant", "name"))
+            if conn.execute(insert_new).rowcount == 1:
                 return _load_tool(conn, tenant, tool.id)
-            conn.execute(
-                update(tools)
-                .where(tools.c.id == row.id)
-                .values(
-                    description=tool.description,
-                    source_code=tool.source_code,
-                    json_schema=tool.json_schema,
-                    tags=dedupe(tool.tags),
-                    tool_type=tool.tool_type,
-                    return_char_limit=tool.return_char_limit,
-                    updated_at=utcnow(),
-                )
-            )
-            return _load_tool(conn, tenant, row.id)
+            stmt = select(*TOOL_COLUMNS).where(tools.c.tenant == tenant, tools.c.name == tool.name)
+            row = conn.execute(self._for_update(stmt)).first()
+            if row is None:  # deleted since the insert skipped it
+                raise tool_not_found(tenant, tool.name)
+            old = tool_from_row(row)
+            changes = {k: values[k] for k in _UPSERTED if values[k] != getattr(old, k)}
+            if not changes:
+                return old
+            conn.execute(update(tools).where(tools.c.id == old.id).values(updated_at=utcnow(), **changes))
+            return _load_tool(conn, tenant, old.id)
 
     def get_tool(self, tenant: str, tool_id: str) -> ToolRecord:
         """The tool, or ToolNotFoundError."""
@@ -222,22 +218,28 @@ class ToolsRepo(StoreBase):
         return key
 
 
+#: What upsert_tool changes in a tool that exists.
+_UPSERTED = ("description", "source_code", "json_schema", "tags", "tool_type", "return_char_limit")
+
+
+def _tool_values(tenant: str, tool: ToolRecord) -> dict[str, Any]:
+    return {
+        "id": tool.id,
+        "tenant": tenant,
+        "name": tool.name,
+        "description": tool.description,
+        "source_code": tool.source_code,
+        "json_schema": tool.json_schema,
+        "tags": dedupe(tool.tags),
+        "tool_type": tool.tool_type,
+        "return_char_limit": tool.return_char_limit,
+        "created_at": tool.created_at,
+        "updated_at": tool.created_at,
+    }
+
+
 def _insert_tool(conn: Connection, tenant: str, tool: ToolRecord) -> None:
-    conn.execute(
-        insert(tools).values(
-            id=tool.id,
-            tenant=tenant,
-            name=tool.name,
-            description=tool.description,
-            source_code=tool.source_code,
-            json_schema=tool.json_schema,
-            tags=dedupe(tool.tags),
-            tool_type=tool.tool_type,
-            return_char_limit=tool.return_char_limit,
-            created_at=tool.created_at,
-            updated_at=tool.created_at,
-        )
-    )
+    conn.execute(insert(tools).values(_tool_values(tenant, tool)))
 
 
 def _tool_id_by_name(conn: Connection, tenant: str, name: str) -> str | None:

@@ -103,7 +103,6 @@ async def send_message(
         raise HTTPException(
             422, "stream_tokens: token streaming needs streaming=true (or POST .../messages/stream)."
         )
-    await runtime.get_agent(agent_id)
     turn = runtime.send(agent_id, body.inputs(), max_steps=body.max_steps)
     result = await asyncio.shield(_detach(turn))
     if result.error is not None:
