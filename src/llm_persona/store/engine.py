@@ -27,6 +27,8 @@ DEFAULT_PATH = "~/.llm-persona/llm-persona.db"
 #: Execution option that makes a SQLite transaction begin with BEGIN IMMEDIATE.
 WRITE_OPTION = "llm_persona_write"
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: SQLite's page cache per connection, KiB.
+SQLITE_CACHE_KIB = 512
 
 
 def resolve_url(url: str | None = None) -> URL:
@@ -116,6 +118,10 @@ def _configure_sqlite(engine: Engine, *, wal: bool, busy_timeout_ms: int) -> Non
         if wal:
             _enable_wal(cursor, busy_timeout_ms)
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A small page cache per connection (the default is 2 MiB): in WAL mode a connection drops its
+        # cache whenever another one has written, so a big one buys little and each pooled
+        # connection would grow to hold it; the OS caches the file for all of them.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 

@@ -10,14 +10,14 @@ import json
 from functools import lru_cache
 from typing import Any
 
-import jsonschema
-from jsonschema.exceptions import best_match
-
 from llm_persona.agents.memory import ToolError
 
 
 def check_arguments(tool: str, args: dict[str, Any], schema: dict[str, Any]) -> None:
     """Raise ToolError (which the model sees) if `args` do not fit the tool's `parameters` schema."""
+    import jsonschema  # on the first tool call: a server that never runs one does not hold it (~5 MiB)
+    from jsonschema.exceptions import best_match
+
     try:
         validator = _validator(json.dumps(schema, sort_keys=True))
     except jsonschema.SchemaError as exc:
@@ -32,6 +32,8 @@ def check_arguments(tool: str, args: dict[str, Any], schema: dict[str, Any]) -> 
 
 @lru_cache(maxsize=512)
 def _validator(schema_json: str) -> Any:
+    import jsonschema
+
     schema = json.loads(schema_json)
     cls = jsonschema.validators.validator_for(schema)
     cls.check_schema(schema)  # SchemaError for a schema that is not one (not cached: raised)
