@@ -210,7 +210,7 @@ def record_columns(
     return names, tuple(table.c[renamed.get(name, name)] for name in names)
 
 
-def to_record(record: type[R], names: tuple[str, ...], row: Row[Any]) -> R:
+def to_record(record: type[R], names: tuple[str, ...], row: Sequence[Any]) -> R:
     """Build `record` from a row of the columns `record_columns` gave for it."""
     return record(**dict(zip(names, row, strict=True)))
 

@@ -15,6 +15,7 @@ from llm_persona.store.agents import AgentsRepo
 from llm_persona.store.blocks import BlocksRepo
 from llm_persona.store.engine import create_lock_engine, create_store_engine, is_memory, resolve_url
 from llm_persona.store.keys import KeysRepo
+from llm_persona.store.listing import ListingRepo
 from llm_persona.store.locks import AgentLocks, LocalLocks, file_locks_or_local
 from llm_persona.store.messages import MessagesRepo
 from llm_persona.store.migrate import upgrade_engine
@@ -24,7 +25,17 @@ from llm_persona.store.steps import StepsRepo
 from llm_persona.store.tools import ToolsRepo
 
 
-class Store(AgentsRepo, BlocksRepo, ToolsRepo, MessagesRepo, StepsRepo, PassagesRepo, PersonasRepo, KeysRepo):
+class Store(
+    AgentsRepo,
+    BlocksRepo,
+    ToolsRepo,
+    MessagesRepo,
+    StepsRepo,
+    PassagesRepo,
+    PersonasRepo,
+    KeysRepo,
+    ListingRepo,
+):
     """Agents, memory, tools, history and persona versions in SQLite or PostgreSQL.
 
     Every method is one short transaction, and every one takes the tenant explicitly. Methods are

@@ -174,13 +174,17 @@ async def list_agents(
             limit=limit,
             order=order,
         )
-        out = []
-        for agent in agents:
-            try:
-                out.append(wire_state(runtime, store.load_agent_state(tenant, agent.id)))
-            except LookupError:  # deleted since it was listed
-                continue
-        return out
+        overviews = store.agent_overviews(tenant, [a.id for a in agents])  # deleted meanwhile: left out
+        return [
+            convert.agent_state(
+                o.agent,
+                o.blocks,
+                o.tools,
+                system=identity(runtime, o.agent) or o.agent.system or "",
+                message_ids=o.message_ids,
+            )
+            for o in overviews
+        ]
 
     return await asyncio.to_thread(read)
 
