@@ -111,7 +111,13 @@ async def test_fixed_prompt_is_lean(runtime: AgentRuntime, model: ScriptedModel)
         [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in request.tools]
     )
     fixed = len(request.messages[0].content or "") + len(tools)
-    assert [t.name for t in request.tools] == ["memory_insert", "memory_replace", "conversation_search"]
+    assert [t.name for t in request.tools] == [
+        "memory_insert",
+        "memory_replace",
+        "conversation_search",
+        "archival_memory_insert",
+        "archival_memory_search",
+    ]
     assert fixed < 3000, fixed
 
 

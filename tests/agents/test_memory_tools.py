@@ -122,8 +122,9 @@ async def test_edits_are_written(
         ),
         (
             tool_call("delete_everything"),
-            "Tool `delete_everything` does not exist. Available tools: conversation_search, core_memory_append, "
-            "core_memory_replace, memory_insert, memory_replace, memory_rethink.",
+            "Tool `delete_everything` does not exist. Available tools: archival_memory_insert, "
+            "archival_memory_search, conversation_search, core_memory_append, core_memory_replace, "
+            "memory_insert, memory_replace, memory_rethink.",
         ),
     ],
 )

@@ -46,6 +46,8 @@ async def test_default_resolver_reads_openai_env_and_runs_tools(
         "memory_insert",
         "memory_replace",
         "conversation_search",
+        "archival_memory_insert",
+        "archival_memory_search",
     }
     assert first["messages"][0]["role"] == "system"
     assert second["messages"][2]["tool_calls"][0]["function"]["name"] == "memory_insert"

@@ -64,7 +64,13 @@ def test_an_agent_lives_and_dies_through_the_sdk(client: Letta, running: Running
     assert binding(agent) == ("Maya", None, None, {"user_name": "Bo"})
     assert "The customer is Bo." in agent.system
     assert [(b.label, b.value, b.limit) for b in agent.blocks] == [("human", HUMAN, 200)]
-    assert [t.name for t in agent.tools] == ["memory_insert", "memory_replace", "conversation_search"]
+    assert [t.name for t in agent.tools] == [
+        "memory_insert",
+        "memory_replace",
+        "conversation_search",
+        "archival_memory_insert",
+        "archival_memory_search",
+    ]
     assert (agent.tags, agent.message_ids) == (["support"], [])
 
     again = client.agents.retrieve(agent.id)
@@ -144,7 +150,7 @@ def test_the_context_breakdown_adds_up(client: Letta, running: Running) -> None:
     assert context["num_messages"] == 2
     assert context["num_recall_memory"] == 2
     assert [m["message_type"] for m in context["messages"]] == ["user_message", "assistant_message"]
-    assert len(context["functions_definitions"]) == 3
+    assert len(context["functions_definitions"]) == 5
     parts = (
         "system",
         "core_memory",

@@ -10,6 +10,8 @@ import httpx
 import pytest
 from letta_client import Letta, NotFoundError, UnprocessableEntityError
 
+from llm_persona.llm.scripted import tool_call
+from llm_persona.testing import FakeOpenAIServer, fake_embedding
 from tests.server.conftest import Running
 
 T = "default"
@@ -36,6 +38,24 @@ def test_insert_answers_the_passages_made(client: Letta, running: Running) -> No
     when = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
     dated = client.agents.passages.create(agent.id, text="An old note.", created_at=when)[0]
     assert dated.created_at == when
+
+
+def test_inserts_are_embedded_with_the_agents_model_or_say_why_not(
+    client: Letta, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = client.agents.create(name="maya", embedding="openai/text-embedding-3-small")
+    unembedded = client.agents.passages.create(agent.id, text="Bo's cat is Miso.")[0]  # no key
+    assert unembedded.embedding is None
+    assert "OPENAI_API_KEY" in (unembedded.metadata or {})["embedding_error"]
+    with FakeOpenAIServer() as fake:
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        embedded = client.agents.passages.create(agent.id, text="Miso sleeps on the sofa.")[0]
+        assert embedded.embedding == pytest.approx(fake_embedding("Miso sleeps on the sofa."))
+        assert not embedded.metadata
+        found = client.agents.passages.search(agent.id, query="where does Miso sleep")
+        assert [r.id for r in found.results] == [embedded.id, unembedded.id]
+        assert [b["input"] for b in fake.bodies("/v1/embeddings")][-1] == ["where does Miso sleep"]
 
 
 def test_list_pages_and_filters_by_words(client: Letta) -> None:
@@ -73,13 +93,13 @@ def test_search_ranks_by_words_and_filters_by_tags_and_dates(client: Letta) -> N
         )[0].id
 
     tea = add("Bo likes green tea.", ["prefs"], 1)
-    kettle = add("Bo ordered a tea kettle.", ["orders", "prefs"], 2)
+    kettle = add("Bo ordered tea kettles.", ["orders", "prefs"], 2)  # as many words as the others
     mug = add("Bo returned a mug.", ["orders"], 3)
 
     found = client.agents.passages.search(agent.id, query="tea kettle")
     assert found.count == 2
     assert [r.id for r in found.results] == [kettle, tea]  # most words first
-    assert found.results[0].content == "Bo ordered a tea kettle."
+    assert found.results[0].content == "Bo ordered tea kettles."
     assert found.results[0].tags == ["orders", "prefs"]
     assert datetime.fromisoformat(found.results[0].timestamp) == old + timedelta(days=2)
 
@@ -101,6 +121,19 @@ def test_search_ranks_by_words_and_filters_by_tags_and_dates(client: Letta) -> N
     )
     assert [r.id for r in window.results] == [kettle]
     assert client.agents.passages.search(agent.id, query="zebra").count == 0
+
+
+def test_what_the_agent_archives_is_listed_and_searched(client: Letta, running: Running) -> None:
+    agent = client.agents.create(name="maya")
+    running.model.add(
+        [tool_call("archival_memory_insert", content="Bo's dog is called Pip.", tags=["bo"])], "Noted."
+    )
+    response = client.agents.messages.create(agent.id, input="My dog is Pip")
+    assert [m.message_type for m in response.messages][:2] == ["tool_call_message", "tool_return_message"]
+    (passage,) = client.agents.passages.list(agent.id)
+    assert (passage.text, passage.tags) == ("Bo's dog is called Pip.", ["bo"])
+    found = client.agents.passages.search(agent.id, query="dog name")
+    assert [r.id for r in found.results] == [passage.id]
 
 
 def test_delete_removes_one_passage(client: Letta, running: Running) -> None:

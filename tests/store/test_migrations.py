@@ -10,9 +10,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
-from llm_persona.store import Store, head_revision, upgrade
+from llm_persona.store import AgentRecord, PassageRecord, Store, head_revision, upgrade
 from llm_persona.store.engine import create_store_engine, resolve_url
-from llm_persona.store.migrate import alembic_config, current_revision
+from llm_persona.store.migrate import alembic_config, current_revision, include_name
 from llm_persona.store.tables import metadata
 
 
@@ -21,7 +21,8 @@ def _diff(url: str) -> list[object]:
     try:
         with engine.connect() as conn:
             context = MigrationContext.configure(
-                conn, opts={"compare_type": True, "compare_server_default": True}
+                conn,
+                opts={"compare_type": True, "compare_server_default": True, "include_name": include_name},
             )
             return list(compare_metadata(context, metadata))
     finally:
@@ -91,3 +92,21 @@ def test_the_schema_check_would_catch_a_drift(empty_url: str) -> None:
         engine.dispose()
     kinds = sorted(str(d[0]) if isinstance(d, tuple) else "modify" for d in _diff(empty_url))
     assert kinds == ["add_index", "remove_column"]
+
+
+def test_passages_from_before_full_text_search_are_found_after_it(empty_url: str) -> None:
+    with Store.open(empty_url) as store:
+        agent = store.create_agent("default", AgentRecord(name="a", model="m"))
+        (old,) = store.insert_passages("default", agent.id, [PassageRecord(text="Bo likes green tea")])
+    engine = create_store_engine(resolve_url(empty_url))
+    try:
+        with engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0002")  # before passages had search indexes
+    finally:
+        engine.dispose()
+    with Store.open(empty_url) as store:
+        assert store.search_passages("default", agent.id, "tea") == [old]
+        if store.dialect == "sqlite":  # found by the index, not by the substring fallback
+            with store.engine.connect() as conn:
+                hits = conn.exec_driver_sql("SELECT rowid FROM passages_fts WHERE passages_fts MATCH 'tea'")
+                assert len(hits.all()) == 1

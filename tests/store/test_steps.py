@@ -13,7 +13,15 @@ from llm_persona.errors import (
     ConflictError,
     ReadOnlyBlockError,
 )
-from llm_persona.store import AgentRecord, BlockRecord, MessageRecord, StepNotFoundError, StepRecord, Store
+from llm_persona.store import (
+    AgentRecord,
+    BlockRecord,
+    MessageRecord,
+    PassageRecord,
+    StepNotFoundError,
+    StepRecord,
+    Store,
+)
 
 from .helpers import OTHER, TENANT, new_agent, say
 
@@ -43,6 +51,7 @@ def _snapshot(store: Store, agent: AgentRecord) -> tuple[Any, ...]:
         store.list_messages(TENANT, agent.id),
         store.list_steps(TENANT, agent.id),
         store.agent_blocks(TENANT, agent.id),
+        store.list_passages(TENANT, agent.id),
     )
 
 
@@ -68,8 +77,12 @@ def test_commit_writes_step_messages_blocks_and_agent_position(store: Store) -> 
         messages=_turn(),
         block_writes={block.id: "Sam, waiting for an order"},
         agent_changes={"compiled_system": "SYSTEM", "context_start_seq": 1},
+        passages=[PassageRecord(text="Sam's order ships Friday", tags=["orders", "orders"])],
     )
     assert [m.seq for m in stored] == [1, 2, 3]
+    (passage,) = store.list_passages(TENANT, agent.id)
+    assert (passage.tenant, passage.agent_id, passage.tags) == (TENANT, agent.id, ["orders"])
+    assert store.search_passages(TENANT, agent.id, "friday") == [passage]
     assert {m.step_id for m in stored} == {step.id}
     assert {m.agent_id for m in stored} == {agent.id}
     assert store.list_messages(TENANT, agent.id) == stored
@@ -115,6 +128,7 @@ def test_conflict_on_a_stale_last_seq_writes_nothing(store: Store) -> None:
             messages=[MessageRecord(role="user", content="late")],
             block_writes={block.id: "changed"},
             agent_changes={"compiled_system": "X"},
+            passages=[PassageRecord(text="late")],
         )
     assert _snapshot(store, agent) == before
 
@@ -167,6 +181,24 @@ def test_a_database_error_mid_step_rolls_back_everything(store: Store) -> None:
             messages=[MessageRecord(role="user", content="new"), MessageRecord(id=first.id, role="user")],
         )
     assert _snapshot(store, agent) == before
+
+
+def test_a_passage_that_cannot_be_stored_rolls_back_the_whole_step(store: Store) -> None:
+    agent = new_agent(store)
+    (kept,) = store.insert_passages(TENANT, agent.id, [PassageRecord(text="kept")])
+    say(store, agent.id, "hello")
+    before = _snapshot(store, agent)
+    with pytest.raises(ConflictError, match="refused the change"):
+        store.commit_step(
+            TENANT,
+            agent.id,
+            expected_last_seq=1,
+            step=StepRecord(model="m"),
+            messages=[MessageRecord(role="assistant", content="noted")],
+            passages=[PassageRecord(text="new"), PassageRecord(id=kept.id, text="same id")],
+        )
+    assert _snapshot(store, agent) == before
+    assert store.search_passages(TENANT, agent.id, "new") == []
 
 
 def test_commit_without_a_step_and_with_no_messages(store: Store) -> None:

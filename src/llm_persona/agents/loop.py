@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from llm_persona.agents import events as ev
+from llm_persona.agents.archive import Archive
 from llm_persona.agents.context import (
     DEFAULT_CONTEXT_WINDOW,
     KEEP_AFTER_SUMMARY,
@@ -36,6 +37,7 @@ from llm_persona.agents.tools.builtin import BUILTIN_TOOLS, ToolContext
 from llm_persona.agents.tools.sandbox import ToolExecutor
 from llm_persona.errors import ModelError, ModelResponseError
 from llm_persona.llm.base import Model
+from llm_persona.llm.embeddings import EmbedderResolver
 from llm_persona.llm.types import (
     ChatMessage,
     ModelRequest,
@@ -60,6 +62,7 @@ class TurnOptions:
     stream_tokens: bool = False
     tool_executor: ToolExecutor | None = None  # runs custom (source code) tools; None: they fail
     persona_versions: VersionCache | None = None  # shared by a runtime's turns
+    embedders: EmbedderResolver | None = None  # embedding models; None: the process's shared ones
 
 
 class Turn:
@@ -81,6 +84,7 @@ class Turn:
         self.usage = Usage()
         self._identity: str | None = None
         self.context = context if context is not None else InContext(state.messages)
+        self.archive = Archive(store, self.agent, options.embedders)
 
     async def run(self, inputs: list[MessageRecord]) -> AsyncIterator[ev.TurnEvent]:
         pending = list(inputs)
@@ -222,6 +226,7 @@ class Turn:
             # a prompt compiled from a block another agent has since changed reads back as stale
             block_versions={b.id: b.version for b in self.state.blocks},
             agent_changes=changes,
+            passages=memory.new_passages,
         )
         if writes:
             self.state.blocks = self.store.agent_blocks(self.agent.tenant, self.agent.id)
@@ -372,7 +377,7 @@ class Turn:
         if builtin is None or tool.tool_type == "custom":
             return await self._run_custom(tool, args)
         check_arguments(call.name, args, builtin.parameters)
-        return await builtin.run(ToolContext(memory, self._search_messages), args)
+        return await builtin.run(ToolContext(memory, self._search_messages, self.archive), args)
 
     async def _run_custom(self, tool: ToolRecord, args: dict[str, Any]) -> str:
         executor = self.options.tool_executor

@@ -1,12 +1,13 @@
 """Core memory: the blocks an agent always sees, how they compile into its system prompt, and a
-working copy that a step edits and commits (or drops) as a whole."""
+working copy that a step edits and commits (or drops) as a whole, with the archival passages the
+step inserted."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
 
-from llm_persona.store.records import BlockRecord
+from llm_persona.store.records import BlockRecord, PassageRecord
 
 
 class ToolError(Exception):
@@ -19,6 +20,7 @@ class WorkingMemory:
     def __init__(self, blocks: list[BlockRecord]) -> None:
         self._blocks = {b.label: b for b in blocks}
         self._original = {b.label: b.value for b in blocks}
+        self._new_passages: list[PassageRecord] = []
 
     @property
     def blocks(self) -> list[BlockRecord]:
@@ -45,6 +47,15 @@ class WorkingMemory:
                 f"its {block.limit} character limit. Nothing was written; shorten or summarise the text."
             )
         self._blocks[label] = replace(block, value=value)
+
+    def archive(self, passage: PassageRecord) -> None:
+        """Insert a passage into archival memory when the step commits."""
+        self._new_passages.append(passage)
+
+    @property
+    def new_passages(self) -> list[PassageRecord]:
+        """The archival passages inserted in this step, in order."""
+        return list(self._new_passages)
 
     def changes(self) -> dict[str, str]:
         """block id -> new value, for every block whose value differs from the step's start."""

@@ -26,6 +26,7 @@ from llm_persona.agents.tools.builtin import BASE_TOOLS, BUILTIN_TOOLS
 from llm_persona.agents.tools.sandbox import SubprocessToolExecutor, ToolExecutor
 from llm_persona.errors import AgentError, ToolNotFoundError
 from llm_persona.llm.base import Model
+from llm_persona.llm.embeddings import EmbedderResolver, Embedders
 from llm_persona.personas.registry import PersonaRegistry
 from llm_persona.store import (
     DEFAULT_TENANT,
@@ -99,9 +100,11 @@ class AgentRuntime:
         tenant: str = DEFAULT_TENANT,
         max_steps: int = 10,
         tool_executor: ToolExecutor | None = None,
+        embedders: EmbedderResolver | None = None,
     ) -> None:
         self.store = store
         self.tool_executor = tool_executor or SubprocessToolExecutor()
+        self.embedders = embedders or Embedders()
         self.tenant = tenant
         self.models = models or default_models()
         self.max_steps = max_steps
@@ -115,11 +118,12 @@ class AgentRuntime:
             self.sync_personas(personas)
 
     async def aclose(self) -> None:
-        """Close the models' connections, where the resolver can (the default one can). The store
-        stays open: it belongs to whoever opened it."""
-        aclose = getattr(self.models, "aclose", None)
-        if aclose is not None:
-            await aclose()
+        """Close the models' and embedders' connections, where their resolvers can (the default ones
+        can). The store stays open: it belongs to whoever opened it."""
+        for resolver in (self.models, self.embedders):
+            aclose = getattr(resolver, "aclose", None)
+            if aclose is not None:
+                await aclose()
 
     def for_tenant(self, tenant: str) -> AgentRuntime:
         """The same runtime (store, models, locks, executor) acting for `tenant`."""
@@ -298,6 +302,7 @@ class AgentRuntime:
             stream_tokens=stream_tokens,
             tool_executor=self.tool_executor,
             persona_versions=self._persona_versions,
+            embedders=self.embedders,
         )
         async with self._serialised(agent_id) as (state, context):
             turn = Turn(self.store, state, self.models(state.agent.model), options, context)

@@ -28,7 +28,18 @@ if TYPE_CHECKING:
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 #: The newest migration in `migrations/versions/`; a test keeps the two in step.
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0004"
+#: Search indexes that migrations create outside `tables.py` (Alembic cannot describe them): the
+#: SQLite FTS5 table of passages with its shadow tables, the PostgreSQL tsvector index, and the
+#: pgvector copy of embeddings (only where the server has pgvector).
+SEARCH_OBJECTS = frozenset(
+    {
+        "passages_fts",
+        *(f"passages_fts_{shadow}" for shadow in ("data", "idx", "content", "docsize", "config")),
+        "ix_passages_text_fts",
+        "embedding_vector",
+    }
+)
 #: pg_advisory_xact_lock key that makes concurrent upgrades of one database take turns.
 _MIGRATION_LOCK = 0x6C6C6D2D70657273  # "llm-pers"
 
@@ -43,6 +54,11 @@ def alembic_config(connection: Connection | None = None, url: str | None = None)
         config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
     config.attributes["connection"] = connection
     return config
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's `include_name` hook: compare everything but the `SEARCH_OBJECTS`."""
+    return name not in SEARCH_OBJECTS
 
 
 def head_revision() -> str:

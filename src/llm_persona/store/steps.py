@@ -23,6 +23,7 @@ from llm_persona.store.base import (
     StoreBase,
     agent_not_found,
     cursor_key,
+    dedupe,
     fetch_page,
     page,
     record_columns,
@@ -31,7 +32,16 @@ from llm_persona.store.base import (
 from llm_persona.store.blocks import read_agent_blocks
 from llm_persona.store.errors import StepNotFoundError
 from llm_persona.store.messages import read_context_messages
-from llm_persona.store.records import ROLES, TOOL_STATUSES, AgentState, MessageRecord, StepRecord, utcnow
+from llm_persona.store.passages import write_passages
+from llm_persona.store.records import (
+    ROLES,
+    TOOL_STATUSES,
+    AgentState,
+    MessageRecord,
+    PassageRecord,
+    StepRecord,
+    utcnow,
+)
 from llm_persona.store.tables import agents, agents_blocks, blocks, steps
 from llm_persona.store.tables import messages as messages_table
 from llm_persona.store.tools import read_agent_tools
@@ -102,8 +112,10 @@ class StepsRepo(StoreBase):
         block_writes: Mapping[str, str] | None = None,
         block_versions: Mapping[str, int] | None = None,
         agent_changes: Mapping[str, Any] | None = None,
+        passages: Sequence[PassageRecord] = (),
     ) -> list[MessageRecord]:
-        """Write a step, its messages, its block edits and the agent's new position, all or nothing.
+        """Write a step, its messages, its block edits, the archival passages it inserted and the
+        agent's new position, all or nothing.
 
         Messages get seq expected_last_seq+1, +2, ... (and the step's id); the agent's last_seq
         becomes the last of them. ConflictError if the agent's last_seq is not `expected_last_seq`
@@ -161,6 +173,9 @@ class StepsRepo(StoreBase):
                 conn.execute(_INSERT_STEP, _step_row(tenant, agent_id, step))
             if stored:
                 conn.execute(_INSERT_MESSAGE, [_message_row(tenant, m) for m in stored])
+            write_passages(
+                conn, [replace(p, tenant=tenant, agent_id=agent_id, tags=dedupe(p.tags)) for p in passages]
+            )
         return stored
 
     def get_step(self, tenant: str, step_id: str) -> StepRecord:

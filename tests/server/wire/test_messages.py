@@ -310,7 +310,13 @@ async def test_a_real_turn_converts_to_valid_bodies(runtime: AgentRuntime) -> No
     sdk = strict(lt.AgentState, convert.agent_state(agent, state.blocks, state.tools))
     assert sdk.blocks[0].value == "Name: Bo"
     assert (sdk.model_extra or {})["persona"] == "Maya"
-    assert {t.name for t in sdk.tools} == {"memory_insert", "memory_replace", "conversation_search"}
+    assert {t.name for t in sdk.tools} == {
+        "memory_insert",
+        "memory_replace",
+        "conversation_search",
+        "archival_memory_insert",
+        "archival_memory_search",
+    }
     history = store.list_messages(runtime.tenant, agent.id)
     listed = validate_type(type_=list[lta.Message], value=wire(convert.letta_messages_from_list(history)))
     assert [m.message_type for m in listed][:4] == [

@@ -7,14 +7,24 @@ import json
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, time
 from typing import Any
 
+from llm_persona.agents.archive import EMBEDDING_ERROR, Archive, PassageQuery
 from llm_persona.agents.memory import ToolError, WorkingMemory
 
-#: The tools an agent gets unless told otherwise (Letta's letta_v1_agent base set).
-BASE_TOOLS = ("memory_insert", "memory_replace", "conversation_search")
+#: The tools an agent gets unless told otherwise, as in Letta: its v2 memory tools, and its base
+#: tools without send_message (conversation_search, the archival tools).
+BASE_TOOLS = (
+    "memory_insert",
+    "memory_replace",
+    "conversation_search",
+    "archival_memory_insert",
+    "archival_memory_search",
+)
 
 _LINE_NUMBER = re.compile(r"^\s*\d+→", re.MULTILINE)
+_DATE_ONLY = re.compile(r"\d{4}-?\d{2}-?\d{2}")
 
 SearchFn = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 
@@ -23,6 +33,7 @@ SearchFn = Callable[[str, int], Awaitable[list[dict[str, Any]]]]
 class ToolContext:
     memory: WorkingMemory
     search_messages: SearchFn
+    archive: Archive
 
 
 @dataclass(frozen=True)
@@ -124,7 +135,83 @@ async def conversation_search(ctx: ToolContext, args: dict[str, Any]) -> str:
     return json.dumps({"message": f"Showing {len(hits)} results:", "results": hits}, ensure_ascii=False)
 
 
+#: Most results one archival_memory_search returns; a larger top_k is cut to this.
+MAX_TOP_K = 50
+
+
+async def archival_memory_insert(ctx: ToolContext, args: dict[str, Any]) -> str:
+    content = str(args["content"])
+    if not content.strip():
+        raise ToolError("content is empty: pass the text to store in archival memory.")
+    passage = await ctx.archive.new_passage(content, _tags(args))
+    ctx.memory.archive(passage)
+    if EMBEDDING_ERROR in passage.metadata:
+        return f"Stored in archival memory as {passage.id} (searchable by words only: embedding failed)."
+    return f"Stored in archival memory as {passage.id}."
+
+
+async def archival_memory_search(ctx: ToolContext, args: dict[str, Any]) -> str:
+    query = str(args["query"]).strip()
+    if not query:
+        raise ToolError("query is empty: describe what to look for in archival memory.")
+    top_k = args.get("top_k")
+    if top_k is not None and int(top_k) < 1:
+        raise ToolError(f"top_k is {top_k}: ask for at least 1 result, or leave it out for 10.")
+    start = _when(args, "start_datetime", end_of_day=False)
+    end = _when(args, "end_datetime", end_of_day=True)
+    if start is not None and end is not None and start > end:
+        raise ToolError(
+            f"start_datetime {args['start_datetime']!r} is after end_datetime {args['end_datetime']!r}; "
+            "swap them or drop one."
+        )
+    found = await ctx.archive.search(
+        PassageQuery(
+            query,
+            tags=_tags(args),
+            match_all_tags=args.get("tag_match_mode") == "all",
+            start=start,
+            end=end,
+            limit=min(int(top_k or 10), MAX_TOP_K),
+        )
+    )
+    if not found:
+        return f"No archival memories match `{query}`."
+    return json.dumps(
+        [{"timestamp": _timestamp(p.created_at), "content": p.text, "tags": p.tags} for p in found],
+        ensure_ascii=False,
+    )
+
+
+def _tags(args: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(t.strip() for t in args.get("tags") or () if str(t).strip()))
+
+
+def _when(args: dict[str, Any], name: str, *, end_of_day: bool) -> datetime | None:
+    """An ISO 8601 date or time from the arguments, in UTC if it names no zone. A date alone is the
+    whole day: its first moment as a start, its last as an end (both bounds are inclusive)."""
+    raw = args.get(name)
+    if raw is None or not str(raw).strip():
+        return None
+    text = str(raw).strip()
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise ToolError(
+            f"{name} {text!r} is not an ISO 8601 date or time; use e.g. 2024-01-15 or 2024-01-15T14:30."
+        ) from None
+    if end_of_day and _DATE_ONLY.fullmatch(text):
+        when = datetime.combine(when.date(), time.max)
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+
+
+def _timestamp(created_at: datetime) -> str:
+    """As Letta writes an archival passage's time for the model (here always in UTC)."""
+    return created_at.astimezone(UTC).strftime("%Y-%m-%d %I:%M:%S %p %Z%z")
+
+
 _LABEL = ("string", "Label of the memory block to edit.")
+_TAGS = {"type": "array", "items": {"type": "string"}}
+_ISO = {"type": "string", "description": "ISO 8601"}
 
 BUILTIN_TOOLS: dict[str, BuiltinTool] = {
     t.name: t
@@ -189,6 +276,33 @@ BUILTIN_TOOLS: dict[str, BuiltinTool] = {
                 limit=("integer", "Maximum results (default 10)."),
             ),
             conversation_search,
+        ),
+        BuiltinTool(
+            "archival_memory_insert",
+            "Save a fact to long-term archival memory.",
+            {
+                "type": "object",
+                "properties": {"content": {"type": "string"}, "tags": _TAGS},
+                "required": ["content"],
+            },
+            archival_memory_insert,
+        ),
+        BuiltinTool(
+            "archival_memory_search",
+            "Search archival memory (default top_k 10).",
+            {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string"},
+                    "tags": _TAGS,
+                    "tag_match_mode": {"enum": ["any", "all"]},
+                    "top_k": {"type": "integer"},
+                    "start_datetime": _ISO,
+                    "end_datetime": _ISO,
+                },
+                "required": ["query"],
+            },
+            archival_memory_search,
         ),
     ]
 }

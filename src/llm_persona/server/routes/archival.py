@@ -7,8 +7,12 @@ Behaviour, following Letta's router where it says something:
 - The list is a bare JSON array, oldest first (`ascending=false`: newest first), 100 a page, paged
   by passage id (`after`/`before`, exclusive, in the listing order). The SDK does not auto-page it.
   `search` keeps the passages containing any of its words (any case), in the same order.
-- Search ranks by keyword for now: passages holding the most words of `query` first, then the
-  newest; an empty query gives the newest. `tags` filters (`tag_match_mode`: any or all of them),
+- A passage is embedded with the agent's `embedding` model when inserted; if that fails it is
+  stored all the same, without a vector and with `metadata.embedding_error` saying why.
+- Search ranks by words (full text; see store/passages.py): passages holding the most words of
+  `query` (each also as a prefix) first, then the most relevant, then the newest; an empty query
+  gives the newest. If the agent has an embedding model, by meaning too (the two rankings fused);
+  if embedding the query fails, by words alone. `tags` filters (`tag_match_mode`: any or all of them),
   `start_datetime` / `end_datetime` bound the creation time (inclusive; without a zone: UTC), and
   `top_k` caps the results (default 10). Timestamps are ISO 8601 in UTC.
 - Deleting answers `{"message": ...}` as Letta does; an id the agent does not hold is a 404.
@@ -21,10 +25,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
+from llm_persona.agents.archive import embed_for, new_passage
 from llm_persona.server import convert
 from llm_persona.server import schemas as w
 from llm_persona.server.deps import Runtime
-from llm_persona.store import PassageRecord
 
 router = APIRouter(prefix="/v1/agents", tags=["archival-memory"])
 
@@ -35,16 +39,13 @@ DEFAULT_TOP_K = 10
 @router.post("/{agent_id}/archival-memory", response_model=list[w.Passage])
 async def create_passage(agent_id: str, body: w.CreatePassage, runtime: Runtime) -> list[w.Passage]:
     store, tenant = runtime.store, runtime.tenant
-    record = PassageRecord(text=body.text, tags=list(body.tags or ()))
+    agent = await asyncio.to_thread(store.get_agent, tenant, agent_id)
+    vector, error = await embed_for(agent, body.text, runtime.embedders)
+    record = new_passage(agent, body.text, body.tags or (), vector, error)
     if body.created_at is not None:
         record.created_at = body.created_at
-
-    def insert() -> list[w.Passage]:
-        embedding = store.get_agent(tenant, agent_id).embedding
-        stored = store.insert_passages(tenant, agent_id, [record])
-        return [convert.passage(p, embedding=embedding) for p in stored]
-
-    return await asyncio.to_thread(insert)
+    stored = await asyncio.to_thread(store.insert_passages, tenant, agent_id, [record])
+    return [convert.passage(p, embedding=agent.embedding) for p in stored]
 
 
 @router.get("/{agent_id}/archival-memory", response_model=list[w.Passage])
@@ -86,6 +87,10 @@ async def search_passages(
     start_datetime: w.UTCDatetime | None = None,
     end_datetime: w.UTCDatetime | None = None,
 ) -> w.PassageSearchResponse:
+    agent = await asyncio.to_thread(runtime.store.get_agent, runtime.tenant, agent_id)
+    vector = None
+    if query.strip():
+        vector, _ = await embed_for(agent, query, runtime.embedders)
     records = await asyncio.to_thread(
         runtime.store.search_passages,
         runtime.tenant,
@@ -96,6 +101,7 @@ async def search_passages(
         start=start_datetime,
         end=end_datetime,
         limit=top_k or DEFAULT_TOP_K,
+        embedding=vector,
     )
     return convert.passage_search(records)
 
