@@ -13,7 +13,10 @@ startup (cold start of `llm-persona serve`; RSS after 10,000 turns).
 0.16.8) in the http and concurrency sections and prints llm-persona / peer ratios. Point that
 server's OpenAI provider at the fake this run starts: `--fake-port 8399` fixes its address,
 http://127.0.0.1:8399/v1, so the peer can be configured first. Its model `fake-model` answers at
-once, `fake-model-500ms` after 500 ms (the concurrency section uses HANDLE with that suffix).
+once, `fake-model-500ms` after 500 ms (the concurrency section uses HANDLE with that suffix). Letta
+lists the models of an OpenAI base URL other than api.openai.com as `openai-proxy/NAME`, so
+HANDLE is `openai-proxy/fake-model` there. --peer-pid PID (the peer's server process, on this
+machine) also reads its RSS after the http section and its CPU per message in the concurrency one.
 """
 
 from __future__ import annotations
@@ -66,9 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short run of every section (~2 minutes)")
     parser.add_argument(
         "--only",
-        action="append",
+        action="extend",
+        nargs="+",
         metavar="SECTION",
-        help=f"run only this section (repeat, or separate with commas): {', '.join(SECTIONS)}",
+        help=f"run only these sections (separate with spaces or commas): {', '.join(SECTIONS)}",
     )
     parser.add_argument(
         "--target", metavar="URL", help="another server speaking Letta's /v1 API, measured too"
@@ -77,6 +81,9 @@ def main(argv: list[str] | None = None) -> int:
         "--model", default=f"openai/{MODEL}", help="model handle the peer's agents use (default: %(default)s)"
     )
     parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"), help="the peer's API key")
+    parser.add_argument(
+        "--peer-pid", type=int, help="the peer's server process on this machine: its RSS and CPU are read"
+    )
     parser.add_argument("--pg", default=PG_DEFAULT, help="PostgreSQL server (default: %(default)s)")
     parser.add_argument("--no-pg", action="store_true", help="SQLite only")
     parser.add_argument(
@@ -89,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown section(s) {', '.join(unknown)}; choose from {', '.join(SECTIONS)}")
     names = [name for name in SECTIONS if not chosen or name in chosen]
-    peer = Peer(args.target, args.model, args.api_key) if args.target else None
+    peer = Peer(args.target, args.model, args.api_key, args.peer_pid) if args.target else None
 
     began = time.perf_counter()
     print(

@@ -56,9 +56,10 @@ def cpu_seconds(pid: int | None = None) -> float:
 
 @dataclass
 class Process:
-    popen: subprocess.Popen[str]
+    popen: subprocess.Popen[str] | None  # None: a process this run did not start (a peer's, --peer-pid)
     url: str
     log: Path | None = None  # where its stdout and stderr go
+    given_pid: int = 0  # the pid when popen is None
 
     def errors(self) -> list[str]:
         """The distinct last lines of the tracebacks in its log (what went wrong, if anything did)."""
@@ -70,7 +71,7 @@ class Process:
 
     @property
     def pid(self) -> int:
-        return self.popen.pid
+        return self.popen.pid if self.popen is not None else self.given_pid
 
     def cpu(self) -> float:
         return cpu_seconds(self.pid)
@@ -246,6 +247,12 @@ class Peer:
     url: str
     model: str  # the handle its agents use (it must answer at once: the fake's `fake-model`)
     api_key: str | None = None
+    pid: int | None = None  # its server process, if on this machine: its RSS and CPU are read too
+
+    @property
+    def process(self) -> Process | None:
+        """The peer's server process (RSS and CPU from /proc), if its pid was given."""
+        return Process(None, self.url, given_pid=self.pid) if self.pid else None
 
     @property
     def headers(self) -> dict[str, str]:

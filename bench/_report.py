@@ -60,8 +60,8 @@ class Table:
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
-    if unit == "x":
-        return f"{value:.2f}x"
+    if unit == "x":  # two significant digits below 0.1: a peer 80 times slower is 0.013x, not 0.01x
+        return f"{value:.2f}x" if abs(value) >= 0.1 else f"{value:#.2g}x"
     size = abs(value)
     digits = 0 if size >= 100 else 1 if size >= 10 else 2 if size >= 1 else 3
     return f"{value:,.{digits}f} {unit}"

@@ -236,8 +236,10 @@ async def over_http(
     server: Process | None = None,
     headers: dict[str, str] | None = None,
     pg_db: str | None = None,
+    peer: bool = False,
 ) -> Target:
-    """N agents on the server at `url`, then `rounds` rounds of one message to each, all at once."""
+    """N agents on the server at `url`, then `rounds` rounds of one message to each, all at once.
+    `server`: its process, for CPU (and its log, if we started it); `peer`: delete the agents after."""
     target = Target(name)
     clients = Clients(url, conversations, headers)
     tag = time.time_ns()
@@ -286,8 +288,13 @@ async def over_http(
         if server is not None:
             target.server_errors = server.errors()
     finally:
-        if server is None and ids:  # a peer: leave it as we found it
-            await asyncio.gather(*(clients[i].delete(f"/v1/agents/{a}") for i, a in enumerate(ids)))
+        if peer and ids:  # leave it as we found it, CREATE_AT_ONCE at a time (1,000 at once can fail)
+
+            async def delete(i: int, agent_id: str) -> None:
+                async with gate:
+                    await clients[i].delete(f"/v1/agents/{agent_id}")
+
+            await asyncio.gather(*(delete(i, a) for i, a in enumerate(ids)))
         await clients.aclose()
     return target
 
@@ -459,7 +466,9 @@ def run(
                         conversations,
                         rounds,
                         model_server,
+                        peer.process,
                         headers=peer.headers,
+                        peer=True,
                     )
                 )
             )
@@ -658,8 +667,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target", help="URL of another server speaking Letta's /v1 API, measured too")
     parser.add_argument("--model", default=f"openai/{FAKE_MODEL}", help="model handle the peer's agents use")
     parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"), help="the peer's API key")
+    parser.add_argument("--peer-pid", type=int, help="the peer's server process here: RSS and CPU are read")
     args = parser.parse_args(argv)
-    peer = Peer(args.target, args.model, args.api_key) if args.target else None
+    peer = Peer(args.target, args.model, args.api_key, args.peer_pid) if args.target else None
     engines = ("sqlite",) if args.no_pg else ("sqlite", "postgresql")
     show(
         run(

@@ -75,15 +75,23 @@ def _block(table: Table, heading: str, samples: dict[str, list[float]]) -> Block
     return block
 
 
-def compare(table: Table, ours: dict[str, dict[str, list[float]]], peer: dict[str, list[float]]) -> None:
-    """A block of llm-persona / peer ratios (median and p99) for each of our engines."""
-    block = table.block("llm-persona / peer (below 1: llm-persona is faster)")
+def compare(
+    table: Table,
+    ours: dict[str, dict[str, list[float]]],
+    peer: dict[str, list[float]],
+    rss: dict[str, float] | None = None,
+) -> None:
+    """A block of llm-persona / peer ratios (median and p99) for each of our engines; with `rss`
+    (engine or "peer" -> MiB), the ratio of the servers' RSS after the section too."""
+    block = table.block("llm-persona / peer (below 1: llm-persona is faster, or smaller)")
     for engine, samples in ours.items():
         for label, values in samples.items():
             if label in peer:
                 ours_median, ours_p99 = median_p99(values)
                 peer_median, peer_p99 = median_p99(peer[label])
                 block.add(Row(f"{engine}: {label}", ours_median / peer_median, ours_p99 / peer_p99, "x"))
+        if rss and engine in rss and "peer" in rss:
+            block.add(Row(f"{engine}: RSS after the section", rss[engine] / rss["peer"], None, "x"))
 
 
 def run(
@@ -97,15 +105,24 @@ def run(
         f"one turn through HTTP: POST /v1/agents/{{id}}/messages, {messages:,} messages, one at a time"
     )
     ours: dict[str, dict[str, list[float]]] = {}
+    rss: dict[str, float] = {}  # engine, or "peer" -> VmRSS in MiB after its messages
     with using_fake(fake) as model_server:
         for engine in engines:
             with database(engine, pg) as db, serve(db, model_server.url) as server:
                 ours[ENGINES[engine]] = samples = measure(server.url, MODEL, messages)
+                rss[ENGINES[engine]] = server.rss()
             _block(table, f"llm-persona serve, {ENGINES[engine]}, model {MODEL} (instant fake)", samples)
     if peer is not None:
         peer_samples = measure(peer.url, peer.model, messages, peer.headers)
         _block(table, f"{peer.name}, model {peer.model}", peer_samples)
-        compare(table, ours, peer_samples)
+        if peer.process is not None:
+            rss["peer"] = peer.process.rss()
+    block = table.block(f"RSS of the server after the section (VmRSS; {messages + 5:,} messages, one agent)")
+    for name, mib in rss.items():
+        label = peer.name if name == "peer" and peer is not None else f"llm-persona serve, {name}"
+        block.add(Row(label, mib, None, "MiB"))
+    if peer is not None:
+        compare(table, ours, peer_samples, rss)
     table.notes.append(
         "Server, fake model and this client each run in a process of their own. Baseline: GET /v1/health/ "
         "on the same server in the same run, the HTTP round trip alone."
@@ -127,8 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--target", help="URL of another server speaking Letta's /v1 API, measured too")
     parser.add_argument("--model", default=MODEL, help="model handle the peer's agents use")
     parser.add_argument("--api-key", default=os.environ.get("LETTA_API_KEY"), help="the peer's API key")
+    parser.add_argument("--peer-pid", type=int, help="the peer's server process here: RSS and CPU are read")
     args = parser.parse_args(argv)
-    peer = Peer(args.target, args.model, args.api_key) if args.target else None
+    peer = Peer(args.target, args.model, args.api_key, args.peer_pid) if args.target else None
     show(run(args.messages, ("sqlite",) if args.no_pg else ("sqlite", "postgresql"), args.pg, peer=peer))
 
 
