@@ -302,3 +302,15 @@ def test_tenants_cannot_see_or_touch_each_others_objects(two_tenants: tuple[Lett
     assert a.blocks.retrieve(block.id).value == "Refunds under $50."
     assert a.tools.retrieve(tool.id).name == "lookup"
     assert [p.id for p in a.agents.passages.list(agent.id)] == [passage.id]
+
+
+def test_the_servers_persona_file_serves_every_tenant(two_tenants: tuple[Letta, Letta]) -> None:
+    a, b = two_tenants
+    for client in (a, b):  # each tenant's first request records the server's personas for it
+        personas = client.get("/v1/personas", cast_to=object)
+        assert isinstance(personas, list)
+        assert [p["name"] for p in personas] == ["Maya"]
+        agent = client.agents.create(
+            name="maya", extra_body={"persona": "Maya", "persona_vars": {"user_name": "Bo"}}
+        )
+        assert "The customer is Bo." in agent.system

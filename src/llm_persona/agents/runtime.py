@@ -114,8 +114,11 @@ class AgentRuntime:
         self._lock_threads = ThreadPoolExecutor(LOCK_WAITERS, thread_name_prefix="llm-persona-agent-lock")
         self._contexts = ContextCache()
         self._persona_versions = VersionCache()
-        if personas is not None:
-            self.sync_personas(personas)
+        # The personas given here (e.g. `serve --personas FILE`) serve every tenant: each tenant's
+        # store gets them the first time this process acts for it (`for_tenant`).
+        self._given_personas = personas
+        self._synced_tenants: set[str] = set()  # shared by the tenant views
+        self._sync_given_personas()
 
     async def aclose(self) -> None:
         """Close the models' and embedders' connections, where their resolvers can (the default ones
@@ -131,7 +134,13 @@ class AgentRuntime:
             return self
         view = copy.copy(self)
         view.tenant = tenant
+        view._sync_given_personas()
         return view
+
+    def _sync_given_personas(self) -> None:
+        if self._given_personas is not None and self.tenant not in self._synced_tenants:
+            self.sync_personas(self._given_personas)
+            self._synced_tenants.add(self.tenant)
 
     # --- personas --------------------------------------------------------------------------------
 
