@@ -42,8 +42,9 @@ ModelResolver = Callable[[str], Model]
 
 DEFAULT_MODEL = "openai/gpt-4o-mini"
 #: Threads that take agents' store locks (and read their state): how many agents one process can be
-#: waiting for at once before further turns queue for a thread.
-LOCK_WAITERS = 64
+#: waiting for at once before further turns queue for a thread. Few: with 64, 500 turns at once ran
+#: ~10% slower (more threads contending for the GIL and the database).
+LOCK_WAITERS = 8
 
 
 class ProviderModels:

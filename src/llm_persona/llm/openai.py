@@ -8,20 +8,16 @@ Requests go through the SDK client's `post()` with the JSON body `openai_wire` b
 typed `chat.completions.create()` re-walks every message of the body against its TypedDicts, which
 costs about 0.15 ms a message (60 ms for a 400-message history) and adds nothing to a plain dict.
 
-One SDK client carries at most `REQUESTS_PER_CLIENT` requests at once; more go to further clients
-(`_Clients`). The SDK's connection pool rescans every connection it holds, probing the socket of
-each idle one, twice per request: with 1,000 requests in flight on one client (~550 connections a
-scan) that took ~1.7 ms of event-loop CPU per request, and a turn's event-loop CPU was 5.0-5.7 ms
-against 2.0-3.2 ms with clients of 16 (1,000 turns at once, as in `python -m bench --only concurrency`).
+The SDK runs on its aiohttp transport (`openai[aiohttp]`): about 0.8 ms of CPU per call here,
+against 1.5 ms on its default httpx transport, whose connection pool probes every idle connection's
+socket on each request (costly with hundreds of calls in flight).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import contextmanager
-from ssl import SSLContext
+from collections.abc import AsyncIterator
 
 import httpx2
 import openai
@@ -35,33 +31,6 @@ from llm_persona.llm.openai_wire import StreamAccumulator, chat_params, parse_co
 from llm_persona.llm.types import ModelRequest, ModelResponse, ResponseDone, StreamEvent
 
 _OPENAI_HOST = "api.openai.com"
-#: Requests in flight on one SDK client before the next client takes new ones (module docstring).
-REQUESTS_PER_CLIENT = 16
-
-
-class _Clients:
-    """The SDK clients of one model on one event loop, filled in order: the first client takes
-    requests until it has `REQUESTS_PER_CLIENT` in flight, then the second, and so on. Light traffic
-    so stays on the first client and its kept-alive connections; a burst spreads over small pools."""
-
-    def __init__(self, make: Callable[[], openai.AsyncOpenAI]) -> None:
-        self._make = make
-        self.clients: list[openai.AsyncOpenAI] = [make()]
-        self._in_flight: list[int] = [0]
-
-    @contextmanager
-    def lease(self) -> Iterator[openai.AsyncOpenAI]:
-        """A client for one request; hold it until the request (or its stream) is over."""
-        index = next((i for i, n in enumerate(self._in_flight) if n < REQUESTS_PER_CLIENT), None)
-        if index is None:
-            index = len(self.clients)
-            self.clients.append(self._make())
-            self._in_flight.append(0)
-        self._in_flight[index] += 1
-        try:
-            yield self.clients[index]
-        finally:
-            self._in_flight[index] -= 1
 
 
 class OpenAIModel(Model):
@@ -86,20 +55,19 @@ class OpenAIModel(Model):
         self.max_tokens_field = max_tokens_field
         self._base_url = base_url
         self._api_key = api_key
-        self._clients: _Clients | None = None
+        self._client: openai.AsyncOpenAI | None = None
         self._client_loop: asyncio.AbstractEventLoop | None = None
 
     async def request(self, request: ModelRequest) -> ModelResponse:
         params = chat_params(request, self.model, max_tokens_field=self.max_tokens_field)
         try:
-            with self._connect().lease() as client:
-                raw = await client.post(
-                    "/chat/completions",
-                    cast_to=httpx2.Response,
-                    body=params,
-                    options={"timeout": request.settings.timeout},
-                )
-                data = raw.json()  # a body that is not JSON raises ValueError
+            raw = await self._connect().post(
+                "/chat/completions",
+                cast_to=httpx2.Response,
+                body=params,
+                options={"timeout": request.settings.timeout},
+            )
+            data = raw.json()  # a body that is not JSON raises ValueError
             return parse_completion(data, fallback_model=self.model)
         except openai.OpenAIError as exc:
             raise self._map_error(exc, request.settings.timeout) from exc
@@ -109,35 +77,34 @@ class OpenAIModel(Model):
     async def stream(self, request: ModelRequest) -> AsyncIterator[StreamEvent]:
         params = chat_params(request, self.model, max_tokens_field=self.max_tokens_field)
         params.update(stream=True, stream_options={"include_usage": True})
-        with self._connect().lease() as client:
-            try:
-                chunks = await client.post(
-                    "/chat/completions",
-                    cast_to=ChatCompletion,
-                    body=params,
-                    options={"timeout": request.settings.timeout},
-                    stream=True,
-                    stream_cls=openai.AsyncStream[ChatCompletionChunk],
-                )
-            except openai.OpenAIError as exc:
-                raise self._map_error(exc, request.settings.timeout) from exc
-            accumulator = StreamAccumulator(fallback_model=self.model)
-            try:
-                iterator = aiter(chunks)
-                while True:
-                    try:
-                        chunk = await anext(iterator)
-                        events = accumulator.feed(as_json(chunk))
-                    except StopAsyncIteration:
-                        break
-                    except openai.OpenAIError as exc:
-                        raise self._map_error(exc, request.settings.timeout) from exc
-                    except ValueError as exc:
-                        raise self._unreadable(exc) from exc
-                    for event in events:
-                        yield event
-            finally:
-                await chunks.close()
+        try:
+            chunks = await self._connect().post(
+                "/chat/completions",
+                cast_to=ChatCompletion,
+                body=params,
+                options={"timeout": request.settings.timeout},
+                stream=True,
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
+        except openai.OpenAIError as exc:
+            raise self._map_error(exc, request.settings.timeout) from exc
+        accumulator = StreamAccumulator(fallback_model=self.model)
+        try:
+            iterator = aiter(chunks)
+            while True:
+                try:
+                    chunk = await anext(iterator)
+                    events = accumulator.feed(as_json(chunk))
+                except StopAsyncIteration:
+                    break
+                except openai.OpenAIError as exc:
+                    raise self._map_error(exc, request.settings.timeout) from exc
+                except ValueError as exc:
+                    raise self._unreadable(exc) from exc
+                for event in events:
+                    yield event
+        finally:
+            await chunks.close()
         if not accumulator.finished:
             raise failures.unreachable(
                 where=self._where(),
@@ -148,41 +115,34 @@ class OpenAIModel(Model):
         yield ResponseDone(accumulator.response())
 
     async def aclose(self) -> None:
-        clients, self._clients = self._clients, None
-        if clients is not None and self._client_loop is asyncio.get_running_loop():
-            for client in clients.clients:
-                await client.close()
+        client, self._client = self._client, None
+        if client is not None and self._client_loop is asyncio.get_running_loop():
+            await client.close()
 
-    def _connect(self) -> _Clients:
-        """The SDK clients for the running event loop (connections cannot move between loops)."""
+    def _connect(self) -> openai.AsyncOpenAI:
+        """The SDK client for the running event loop (connections cannot move between loops)."""
         loop = asyncio.get_running_loop()
-        if self._clients is None or self._client_loop is not loop:
-            # One TLS context for all the clients: making one reads the CA bundle (~25 ms), which the
-            # SDK would otherwise do for each client, on the event loop.
-            verify = httpx2.create_ssl_context()
-            self._clients = _Clients(lambda: self._new_client(verify))
+        if self._client is None or self._client_loop is not loop:
+            try:
+                self._client = openai.AsyncOpenAI(
+                    api_key=self._api_key,
+                    base_url=self._base_url,
+                    max_retries=0,
+                    http_client=openai.DefaultAioHttpClient(),
+                )
+            except openai.OpenAIError as exc:
+                raise ModelBadRequestError(
+                    f"Cannot call {self.handle}: {failures.sentence(str(exc))} {self._auth_hint()}",
+                    provider=self.provider,
+                    model=self.model,
+                ) from exc
             self._client_loop = loop
-        return self._clients
-
-    def _new_client(self, verify: SSLContext) -> openai.AsyncOpenAI:
-        try:
-            return openai.AsyncOpenAI(
-                api_key=self._api_key,
-                base_url=self._base_url,
-                max_retries=0,
-                http_client=openai.DefaultAioHttpClient(verify=verify),
-            )
-        except openai.OpenAIError as exc:
-            raise ModelBadRequestError(
-                f"Cannot call {self.handle}: {failures.sentence(str(exc))} {self._auth_hint()}",
-                provider=self.provider,
-                model=self.model,
-            ) from exc
+        return self._client
 
     def _where(self) -> str:
-        if self._clients is None:
+        if self._client is None:
             return "the server"
-        url = self._clients.clients[0].base_url
+        url = self._client.base_url
         if self.provider == "openai" and url.host == _OPENAI_HOST:
             return "OpenAI"
         return f"the OpenAI-compatible server at {str(url).rstrip('/')}"
