@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -42,6 +43,20 @@ def test_concurrent_recording_gives_one_number_per_fingerprint(store: Store) -> 
     by_print = dict(zip(prints, numbers, strict=True))
     assert sorted(by_print.values()) == [1, 2, 3, 4]
     assert all(by_print[f] == n for f, n in zip(prints, numbers, strict=True))
+
+
+def test_a_label_set_by_many_writers_at_once_is_set_without_a_conflict(store: Store) -> None:
+    """Replicas syncing one persona file for a new tenant all set its labels at the same moment."""
+    numbers = [store.record_persona_version(TENANT, "Maya", f"f{i}", MAYA) for i in range(4)]
+    start = threading.Barrier(8)
+
+    def point(i: int) -> None:
+        start.wait(timeout=10)
+        store.set_persona_label(TENANT, "Maya", "production", numbers[i % 4])
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(point, range(8)))  # none raises ConflictError
+    assert store.get_persona_label(TENANT, "Maya", "production") in numbers
 
 
 def test_labels_point_move_and_delete(store: Store) -> None:

@@ -98,14 +98,12 @@ class PersonasRepo(StoreBase):
             ).first()
             if exists is None:
                 raise _version_not_found(tenant, name, number)
-            where = (pl.c.tenant == tenant, pl.c.name == name, pl.c.label == label)
-            moved = conn.execute(update(pl).where(*where).values(number=number, updated_at=utcnow()))
-            if moved.rowcount == 0:
-                conn.execute(
-                    insert(pl).values(
-                        tenant=tenant, name=name, label=label, number=number, updated_at=utcnow()
-                    )
-                )
+            row = {"tenant": tenant, "name": name, "label": label, "number": number, "updated_at": utcnow()}
+            # Insert, or move the label if it exists: race-free when replicas set it at once.
+            added = conn.execute(self._insert_or_skip(pl, row, unique=("tenant", "name", "label")))
+            if added.rowcount != 1:  # skipped: the label exists (PostgreSQL may report -1)
+                where = (pl.c.tenant == tenant, pl.c.name == name, pl.c.label == label)
+                conn.execute(update(pl).where(*where).values(number=number, updated_at=row["updated_at"]))
 
     def get_persona_label(self, tenant: str, name: str, label: str) -> int:
         """The version number `label` points at, or PersonaNotFoundError."""
