@@ -109,7 +109,7 @@ def fake_openai(port: int = 0) -> Iterator[Process]:
         _stop(popen)
 
 
-def serve_command(port: int, db: str) -> list[str]:
+def serve_command(port: int, db: str, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
@@ -121,6 +121,7 @@ def serve_command(port: int, db: str) -> list[str]:
         db,
         "--log-level",
         "warning",
+        *extra,
     ]
 
 
@@ -151,14 +152,15 @@ def wait_healthy(
 
 
 @contextmanager
-def serve(db: str, openai_base_url: str | None) -> Iterator[Process]:
-    """`llm-persona serve` on a free port with the store at `db`, its OpenAI provider at the fake."""
+def serve(db: str, openai_base_url: str | None, *extra: str) -> Iterator[Process]:
+    """`llm-persona serve` on a free port with the store at `db`, its OpenAI provider at the fake;
+    `extra`: more options (e.g. "--workers", "2")."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="llm-persona-bench-log-") as folder:
         log = Path(folder) / "serve.log"
         with log.open("w") as out:
             popen = subprocess.Popen(
-                serve_command(port, db),
+                serve_command(port, db, *extra),
                 cwd=ROOT,
                 env=serve_env(openai_base_url),
                 stdin=subprocess.DEVNULL,

@@ -60,6 +60,8 @@ from bench.turn import ENGINES
 CONVERSATIONS_PER_CLIENT = 20
 CREATE_AT_ONCE = 8
 SERIAL_MESSAGES = 100
+#: Server processes in the `serve --workers` target (this machine has 2 cores).
+WORKERS = 2
 
 
 # --- clients ----------------------------------------------------------------------------------------
@@ -411,6 +413,26 @@ def run(
                             model_server,
                             server,
                             pg_db=db if engine == "postgresql" else None,
+                        )
+                    )
+                )
+        if "sqlite" in engines:  # two processes: each is bound to one core by its GIL
+            with (
+                database("sqlite", pg) as db,
+                serve(db, model_server.url, "--workers", str(WORKERS)) as server,
+            ):
+                # no CPU rows: the server's CPU is in its worker processes, which the bench does not read
+                targets.append(
+                    asyncio.run(
+                        over_http(
+                            f"llm-persona serve --workers {WORKERS}, {ENGINES['sqlite']}",
+                            server.url,
+                            f"openai/{model}",
+                            f"openai/{FAKE_MODEL}",
+                            conversations,
+                            rounds,
+                            model_server,
+                            None,
                         )
                     )
                 )

@@ -26,8 +26,9 @@ def free_port() -> int:
 class ServerProcess:
     """One `llm-persona serve` process at a time on `db_url`; `start` after `kill` brings up a new one."""
 
-    def __init__(self, db_url: str, openai_base_url: str, workdir: Path) -> None:
+    def __init__(self, db_url: str, openai_base_url: str, workdir: Path, *args: str) -> None:
         self.db_url = db_url
+        self.args = args  # more options for `llm-persona serve`
         self.workdir = workdir
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("LLM_PERSONA_", "OPENAI_"))}
         self.env.update(HOME=str(workdir), OPENAI_BASE_URL=openai_base_url, OPENAI_API_KEY="sk-fault-tests")
@@ -57,6 +58,7 @@ class ServerProcess:
                 self.db_url,
                 "--log-level",
                 "warning",
+                *self.args,
             ],
             cwd=ROOT,
             env=self.env,

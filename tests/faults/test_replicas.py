@@ -4,6 +4,7 @@ agent spread over both: every one answered, the history totally ordered, no dead
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +86,48 @@ async def test_two_replicas_serialise_concurrent_messages_to_one_agent(
         steps = [s for s in store.list_steps(DEFAULT_TENANT, agent_id) if s.stop_reason != "summarised"]
         assert len(steps) == 2 * messages
     print(f"\n{messages} concurrent messages over two replicas: {elapsed:.1f} s")
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (Linux /proc)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            if stat.rsplit(")", 1)[1].split()[1] == str(pid):
+                found.append(int(entry))
+    return found
+
+
+async def test_one_serve_with_two_workers_answers_everyone_and_keeps_each_history_ordered(
+    store_url: str, fake: FakeOpenAIServer, tmp_path: Path
+) -> None:
+    """`serve --workers 2`: two processes share the port and the database (SQLite or PostgreSQL);
+    messages to one agent queue across them, and other agents are served alongside."""
+    server = ServerProcess(store_url, fake.base_url, tmp_path / "w", "--workers", "2")
+    server.workdir.mkdir()
+    messages = 60
+    try:
+        await asyncio.to_thread(server.start)
+        assert server.process is not None
+        assert len(children(server.process.pid)) >= 2  # the workers
+        limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+        async with httpx.AsyncClient(timeout=time_limit(messages), limits=limits) as client:
+            busy = await create_agent(client, server.url, "busy")
+            others = [await create_agent(client, server.url, f"other-{i}") for i in range(3)]
+            sends = [send(client, server.url, busy, f"m-{i}", MODES[i % 3]) for i in range(messages)]
+            sends += [send(client, server.url, agent_id, "hello", MODES[0]) for agent_id in others]
+            outcomes = await asyncio.wait_for(asyncio.gather(*sends), time_limit(messages))
+        assert all(o.acknowledged and o.stop_reason == "end_turn" for o in outcomes), outcomes
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log(), server.log()
+    with Store.open(store_url, migrate=False) as store:
+        acknowledged = {f"m-{i}": expected_reply(f"m-{i}") for i in range(messages)}
+        history = [m for m in check_history(store, busy, acknowledged=acknowledged) if m.role != "summary"]
+        assert len(history) == 4 * messages
+        for agent_id in others:
+            assert len(check_history(store, agent_id, acknowledged={"hello": expected_reply("hello")})) == 4

@@ -34,6 +34,14 @@ def serve(
         ),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes sharing the port and the database (one process uses one core; "
+            "requests for one agent stay queued across them).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve agents over HTTP. Migrations run and persona files sync on start."""
     import uvicorn
@@ -42,17 +50,22 @@ def serve(
         os.environ["LLM_PERSONA_DB_URL"] = db
     if personas:
         os.environ["LLM_PERSONA_PERSONAS"] = personas
-    if not _is_loopback(host):
+    if workers > 1 or not _is_loopback(host):
         from llm_persona.store import Store
 
-        with Store.open(db) as store:
-            if not store.has_api_keys():
+        with Store.open(db) as store:  # migrates here, once, not in each worker at the same moment
+            if not _is_loopback(host) and not store.has_api_keys():
                 fail(
                     f"Refusing to listen on {host}: no API keys exist, so anyone who can reach it could use "
                     "your agents. Create one with `llm-persona keys create`, or listen on 127.0.0.1."
                 )
     uvicorn.run(
-        "llm_persona.server.app:app_from_env", factory=True, host=host, port=port, log_level=log_level
+        "llm_persona.server.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        log_level=log_level,
+        workers=workers,
     )
 
 
