@@ -398,41 +398,25 @@ def run(
     targets: list[Target] = []
     with using_fake(fake) as model_server:
         targets.append(asyncio.run(fake_alone(model_server, conversations, rounds, model)))
-        for engine in engines:
-            with database(engine, pg) as db, serve(db, model_server.url) as server:
-                name = f"llm-persona serve, {ENGINES[engine]}"
+        # One process per engine, then SQLite with --workers: a process is bound to one core by its GIL.
+        setups = [(engine, 1) for engine in engines] + ([("sqlite", WORKERS)] if "sqlite" in engines else [])
+        for engine, workers in setups:
+            extra = ("--workers", str(workers)) if workers > 1 else ()
+            with database(engine, pg) as db, serve(db, model_server.url, *extra) as server:
+                option = f" --workers {workers}" if workers > 1 else ""
                 targets.append(
                     asyncio.run(
                         over_http(
-                            name,
+                            f"llm-persona serve{option}, {ENGINES[engine]}",
                             server.url,
                             f"openai/{model}",
                             f"openai/{FAKE_MODEL}",
                             conversations,
                             rounds,
                             model_server,
-                            server,
+                            # with workers the CPU is in their processes, which the bench does not read
+                            server if workers == 1 else None,
                             pg_db=db if engine == "postgresql" else None,
-                        )
-                    )
-                )
-        if "sqlite" in engines:  # two processes: each is bound to one core by its GIL
-            with (
-                database("sqlite", pg) as db,
-                serve(db, model_server.url, "--workers", str(WORKERS)) as server,
-            ):
-                # no CPU rows: the server's CPU is in its worker processes, which the bench does not read
-                targets.append(
-                    asyncio.run(
-                        over_http(
-                            f"llm-persona serve --workers {WORKERS}, {ENGINES['sqlite']}",
-                            server.url,
-                            f"openai/{model}",
-                            f"openai/{FAKE_MODEL}",
-                            conversations,
-                            rounds,
-                            model_server,
-                            None,
                         )
                     )
                 )
