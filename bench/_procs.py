@@ -216,10 +216,38 @@ def database(engine: str, pg_server: str = PG_DEFAULT) -> Iterator[str]:
         yield url
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (e.g. the workers of `serve --workers N`)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = (entry / "stat").read_text().rsplit(")", 1)[1].split()[1]
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if ppid == str(pid):
+                found.append(int(entry.name))
+    return found
+
+
+def server_cpu(pid: int) -> tuple[float, float]:
+    """CPU seconds of a server's event-loop threads and of its other threads, over the process and
+    its child processes (each worker of `serve --workers N` is a process with its own loop)."""
+    loops = others = 0.0
+    for process in (pid, *children(pid)):
+        main, other = thread_cpu(process)
+        loops, others = loops + main, others + other
+    return loops, others
+
+
 def thread_cpu(pid: int) -> tuple[float, float]:
     """CPU seconds of a process's main thread (its event loop) and of all its other threads."""
     main = other = 0.0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+    except FileNotFoundError:  # the process ended meanwhile
+        return main, other
+    for task in tasks:
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:  # the thread ended meanwhile

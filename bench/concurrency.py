@@ -48,6 +48,7 @@ from bench._procs import (
     database,
     machine_cpu,
     serve,
+    server_cpu,
     thread_cpu,
     using_fake,
 )
@@ -152,7 +153,7 @@ def snapshots(server: Process | None, fake: Process) -> Snapshot:
     def snapshot() -> dict[str, float]:
         figures = {"client": cpu_seconds(), "fake": fake.cpu()}
         if server is not None:
-            figures["server loop"], figures["server threads"] = thread_cpu(server.pid)
+            figures["server loop"], figures["server threads"] = server_cpu(server.pid)
         return figures
 
     return snapshot
@@ -404,22 +405,21 @@ def run(
             extra = ("--workers", str(workers)) if workers > 1 else ()
             with database(engine, pg) as db, serve(db, model_server.url, *extra) as server:
                 option = f" --workers {workers}" if workers > 1 else ""
-                targets.append(
-                    asyncio.run(
-                        over_http(
-                            f"llm-persona serve{option}, {ENGINES[engine]}",
-                            server.url,
-                            f"openai/{model}",
-                            f"openai/{FAKE_MODEL}",
-                            conversations,
-                            rounds,
-                            model_server,
-                            # with workers the CPU is in their processes, which the bench does not read
-                            server if workers == 1 else None,
-                            pg_db=db if engine == "postgresql" else None,
-                        )
+                target = asyncio.run(
+                    over_http(
+                        f"llm-persona serve{option}, {ENGINES[engine]}",
+                        server.url,
+                        f"openai/{model}",
+                        f"openai/{FAKE_MODEL}",
+                        conversations,
+                        rounds,
+                        model_server,
+                        server,
+                        pg_db=db if engine == "postgresql" else None,
                     )
                 )
+                target.processes = workers
+                targets.append(target)
         for engine in engines if library_engines is None else library_engines:
             with database(engine, pg) as db:
                 targets.append(

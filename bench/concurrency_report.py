@@ -32,6 +32,7 @@ class Target:
     health_idle: list[float] = field(default_factory=list)  # GET /v1/health/ seconds, before the rounds
     health_busy: list[float] = field(default_factory=list)  # ... and while they ran
     via_http: bool = True  # sent by this process's httpx clients (not the in-process library run)
+    processes: int = 1  # server processes (`serve --workers N`)
 
     @property
     def latencies(self) -> list[float]:
@@ -196,7 +197,9 @@ def verdicts(targets: list[Target], conversations: int, latency: float, pg: str 
                 + (
                     "Its threads share one GIL, so one core is all a server process gets: its CPU per message "
                     "is the limit."
-                    if busy > 0.8
+                    if busy > 0.8 and t.processes == 1
+                    else f"Its {t.processes} processes together used {busy:.1f} cores of {cores}."
+                    if t.processes > 1
                     else "The machine's cores were saturated, other processes included: the server got less "
                     "than one core."
                     if machine > 0.9
