@@ -27,6 +27,8 @@ from llm_persona.agents.tools.sandbox import SubprocessToolExecutor, ToolExecuto
 from llm_persona.errors import AgentError, ToolNotFoundError
 from llm_persona.llm.base import Model
 from llm_persona.llm.embeddings import EmbedderResolver, Embedders
+from llm_persona.llm.handles import PerHandle
+from llm_persona.llm.providers import get_model
 from llm_persona.personas.registry import PersonaRegistry
 from llm_persona.store import (
     DEFAULT_TENANT,
@@ -47,7 +49,7 @@ DEFAULT_MODEL = "openai/gpt-4o-mini"
 LOCK_WAITERS = 8
 
 
-class ProviderModels:
+class ProviderModels(PerHandle[Model]):
     """Resolve `provider/model` handles to real providers (with retries), one instance per handle.
 
     Credentials and base URLs come from the environment as each SDK reads them (OPENAI_API_KEY,
@@ -55,20 +57,7 @@ class ProviderModels:
     """
 
     def __init__(self) -> None:
-        self._cache: dict[str, Model] = {}
-
-    def __call__(self, handle: str) -> Model:
-        model = self._cache.get(handle)
-        if model is None:
-            from llm_persona.llm.providers import get_model
-
-            model = self._cache[handle] = get_model(handle)
-        return model
-
-    async def aclose(self) -> None:
-        models, self._cache = list(self._cache.values()), {}
-        for model in models:
-            await model.aclose()
+        super().__init__(get_model)  # each SDK loads when a model of its provider is first made
 
 
 def default_models() -> ModelResolver:

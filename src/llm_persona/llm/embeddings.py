@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from llm_persona.errors import ModelError
+from llm_persona.llm.handles import PerHandle
 
 if TYPE_CHECKING:
     import openai
@@ -123,24 +124,11 @@ def get_embedder(handle: str, **options: Any) -> Embedder:
     )
 
 
-class Embedders:
+class Embedders(PerHandle[Embedder]):
     """Resolve handles to embedders, one instance per handle (their clients are reused)."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, Embedder] = {}
-
-    def __call__(self, handle: str) -> Embedder:
-        embedder = self._cache.get(handle)
-        if embedder is None:
-            embedder = self._cache[handle] = get_embedder(handle)
-        return embedder
-
-    async def aclose(self) -> None:
-        embedders, self._cache = list(self._cache.values()), {}
-        for embedder in embedders:
-            aclose = getattr(embedder, "aclose", None)
-            if aclose is not None:
-                await aclose()
+        super().__init__(get_embedder)
 
 
 _SHARED = Embedders()

@@ -188,21 +188,22 @@ class OpenAIModel(Model):
         )
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """`exc`, then what it was raised from, and so on."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None:
+        chain.append(chain[-1].__cause__)
+    return chain
+
+
 def _root_cause(exc: BaseException) -> BaseException:
-    while exc.__cause__ is not None:
-        exc = exc.__cause__
-    return exc
+    return _causes(exc)[-1]
 
 
 def _waited_too_long(exc: openai.APITimeoutError) -> bool:
     """True if a timer ran out. The aiohttp transport also reports a connection the server dropped
     as a timeout; only an exception chain holding a TimeoutError is one."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, TimeoutError):
-            return True
-        cause = cause.__cause__
-    return False
+    return any(isinstance(cause, TimeoutError) for cause in _causes(exc))
 
 
 def _detail(exc: openai.APIError) -> str:
